@@ -1,0 +1,2 @@
+"""placeholder"""
+from jaxnas.searchspace._version import __version__

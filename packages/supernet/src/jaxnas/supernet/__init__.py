@@ -1,0 +1,5 @@
+"""jaxnas-supernet."""
+
+from jaxnas.supernet._version import __version__
+
+__all__ = ["__version__"]
