@@ -1,3 +1,0 @@
-def test_import():
-    import jaxnas.searchspace
-    assert jaxnas.searchspace.__version__
