@@ -1,0 +1,5 @@
+"""jaxnas-apps."""
+
+from jaxnas.apps._version import __version__
+
+__all__ = ["__version__"]
