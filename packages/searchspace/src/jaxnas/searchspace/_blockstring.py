@@ -44,10 +44,10 @@ def format_token(layer, width: int, activation: Optional[str] = None) -> str:
 
 
 def parse_token(token: str):
-    """Parses a token into ``(layer spec, width or None, activation or None)``.
+    """Parses a token into ``(layer spec, width or None, Conv activation or None)``.
 
     >>> parse_token("ir_k5_e3_s2_c40_se_hswish")
-    (Bottleneck(kernel=5, expansion=3.0, se=True, stride=2, activation='hswish'), 40, 'hswish')
+    (Bottleneck(kernel=5, expansion=3.0, se=True, stride=2, activation='hswish'), 40, None)
     """
     if token == "skip":
         return Zero(), None, None

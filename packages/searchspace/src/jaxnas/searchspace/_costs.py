@@ -55,7 +55,8 @@ class FactorizedCost:
         self.deps = np.full((len(positions), J), D, dtype=np.int64)
         self.radix = np.zeros((len(positions), J), dtype=np.int64)
         self.offsets = np.zeros(len(positions), dtype=np.int64)
-        tables = []
+        # ops[k]: the concrete op behind flat table index k (None for a skipped layer).
+        self.ops: list[Optional[ConcreteOp]] = []
         offset = 0
         for p, pos in enumerate(positions):
             counts = [int(space.num_choices[d]) for d in pos.decisions]
@@ -67,14 +68,11 @@ class FactorizedCost:
             self.deps[p, :len(counts)] = pos.decisions
             self.radix[p, :len(counts)] = radix
             self.offsets[p] = offset
-            table = np.zeros(total, dtype=dtype)
-            for k, combo in enumerate(itertools.product(*[range(c) for c in counts])):
+            for combo in itertools.product(*[range(c) for c in counts]):
                 chosen = dict(zip(pos.decisions, combo))
-                op = space.position_op(pos, chosen.__getitem__, resolution, num_classes)
-                table[k] = 0 if op is None else op_cost(op)
-            tables.append(table)
+                self.ops.append(space.position_op(pos, chosen.__getitem__, resolution, num_classes))
             offset += total
-        self.table = np.concatenate(tables)
+        self.table = np.array([0 if op is None else op_cost(op) for op in self.ops], dtype=dtype)
 
     def indices(self, archs) -> np.ndarray:
         """``int64[N, P]``: flat table index of each slot of each architecture."""
@@ -85,6 +83,10 @@ class FactorizedCost:
     def per_slot(self, archs) -> np.ndarray:
         """``[N, P]``: cost of every slot."""
         return self.table[self.indices(archs)]
+
+    def networks(self, archs) -> list[list[ConcreteOp]]:
+        """The concrete op list of each architecture, looked up instead of rebuilt."""
+        return [self.space.assemble([self.ops[k] for k in row]) for row in self.indices(archs)]
 
     def __call__(self, archs) -> np.ndarray:
         """``[N]``: total cost of each architecture (``archs``: ``int[N, D]`` or ``int[D]``)."""

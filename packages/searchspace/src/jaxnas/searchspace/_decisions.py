@@ -53,9 +53,17 @@ class Decision:
 
 def choice_label(choice) -> str:
     """A short label for a choice of a layer OneOf (``zero``, ``bottleneck``...)."""
-    if isinstance(choice, OneOf):
-        return "oneof"
-    return type(choice).__name__.lower() if dataclasses.is_dataclass(choice) else repr(choice)
+    if not dataclasses.is_dataclass(choice):
+        return repr(choice)
+    label = type(choice).__name__.lower()
+    # Fixed fields make choices of non-collapsed spaces tell apart (bottleneck_k5_e6).
+    if isinstance(getattr(choice, "kernel", None), int):
+        label += f"_k{choice.kernel}"
+    if isinstance(getattr(choice, "expansion", None), float):
+        label += f"_e{choice.expansion:g}"
+    if getattr(choice, "se", False) is True:
+        label += "_se"
+    return label
 
 
 def _join(rel: str, name: str) -> str:

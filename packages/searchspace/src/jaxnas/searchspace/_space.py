@@ -195,8 +195,18 @@ class Space(SpaceSpec):
         arch = self.validate(arch)
         check_positive_int("resolution", resolution)
         check_positive_int("num_classes", num_classes)
-        ops = [self.position_op(p, lambda i: int(arch[i]), resolution, num_classes) for p in self.positions]
-        return [op for op in ops if op is not None]
+        return self.assemble([self.position_op(p, lambda i: int(arch[i]), resolution, num_classes)
+                              for p in self.positions])
+
+    def assemble(self, slot_ops: Sequence[Optional[ConcreteOp]]) -> list[ConcreteOp]:
+        """Drops skipped slots; an endpoint after a skipped slot moves to the last op that ran."""
+        out: list[ConcreteOp] = []
+        for pos, op in zip(self.positions, slot_ops):
+            if op is not None:
+                out.append(op)
+            elif pos.endpoint and out and not out[-1].endpoint:
+                out[-1] = dataclasses.replace(out[-1], endpoint=True)
+        return out
 
     # ------------------------------------------------------------ sizes
     @property

@@ -206,8 +206,8 @@ class Residual:
             raise ValueError("Residual.layer: a residual layer must have stride 1")
 
 
-def _check_layer(block_index, layer_index, layer):
-    where = f"Block {block_index} layer {layer_index}"
+def _check_layer(layer_index, layer):
+    where = f"Block.layers[{layer_index}]"
     if isinstance(layer, (Activation, GlobalPool, Endpoint, Residual)):
         return
     choices = _layer_choices(layer)
@@ -234,6 +234,8 @@ class Block:
         _freeze(self, "layers", tuple(self.layers))
         if not self.layers:
             raise ValueError("Block.layers: a block needs at least one layer")
+        for i, layer in enumerate(self.layers):
+            _check_layer(i, layer)
         _check_int_or_oneof(self, "width", self.width, lambda w: w > 0, "a positive int")
 
 
@@ -260,7 +262,6 @@ class SpaceSpec:
                 raise TypeError(f"Space.blocks[{b}]: expected a Block, got {block!r}")
             previous = None
             for i, layer in enumerate(block.layers):
-                _check_layer(b, i, layer)
                 if isinstance(layer, Activation) and not isinstance(previous, Conv):
                     raise ValueError(f"Block {b} layer {i}: Activation must directly follow a Conv")
                 pools += isinstance(layer, GlobalPool)
