@@ -1,5 +1,66 @@
-"""jaxnas-latency."""
+"""jaxnas.latency: measure a device, predict any architecture's latency, validate the prediction.
 
+Importing this package needs numpy and jaxnas-searchspace only: TensorFlow,
+LiteRT and jax are imported by the backends that use them, when they are made.
+
+>>> from jaxnas.searchspace import get_space
+>>> from jaxnas.latency import space_ops
+>>> len(space_ops(get_space("proxylessnas"), resolution=224))
+73
+"""
+
+from jaxnas.latency._backends import Backend
+from jaxnas.latency._backends import get_backend
+from jaxnas.latency._backends import list_backends
+from jaxnas.latency._backends import register_backend
+from jaxnas.latency._backends import time_callable
+from jaxnas.latency._build import build_table
+from jaxnas.latency._export import export_models
+from jaxnas.latency._export import import_table
+from jaxnas.latency._predict import LatencyModel
+from jaxnas.latency._predict import latency_model
+from jaxnas.latency._predict import network_latency
+from jaxnas.latency._signatures import op_from_key
+from jaxnas.latency._signatures import signature_key
+from jaxnas.latency._signatures import space_ops
+from jaxnas.latency._stats import kendall
+from jaxnas.latency._stats import pearson
+from jaxnas.latency._stats import spearman
+from jaxnas.latency._table import SCHEMA_VERSION
+from jaxnas.latency._table import Calibration
+from jaxnas.latency._table import LatencyTable
+from jaxnas.latency._table import MissingSignatureError
+from jaxnas.latency._table import Timing
+from jaxnas.latency._validate import calibrate_table
+from jaxnas.latency._validate import summarize
+from jaxnas.latency._validate import validate_table
 from jaxnas.latency._version import __version__
 
-__all__ = ["__version__"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Backend",
+    "Calibration",
+    "LatencyModel",
+    "LatencyTable",
+    "MissingSignatureError",
+    "Timing",
+    "__version__",
+    "build_table",
+    "calibrate_table",
+    "export_models",
+    "get_backend",
+    "import_table",
+    "kendall",
+    "latency_model",
+    "list_backends",
+    "network_latency",
+    "op_from_key",
+    "pearson",
+    "register_backend",
+    "signature_key",
+    "space_ops",
+    "spearman",
+    "summarize",
+    "time_callable",
+    "validate_table",
+]

@@ -1,0 +1,136 @@
+"""Measuring backends: a small protocol, a registry, and the shared timing loop.
+
+A backend times a *chain* of ops built as one model: a single op for a table
+entry, a whole ``space.network(arch)`` for validation. Users add their own with
+:func:`register_backend`; the built-in ones (``litert``, ``xla``) import their
+runtime only when created, so ``import jaxnas.latency`` stays numpy-only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import os
+import platform
+import time
+from typing import Callable, Protocol, Sequence, runtime_checkable
+
+from jaxnas.searchspace import ConcreteOp
+
+from jaxnas.latency._table import Timing
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What :func:`build_table` and :func:`validate_table` need from a device.
+
+    Attributes:
+      name: registry name, recorded in the table (``litert``, ``xla``, ...).
+      batch: batch size of every measurement.
+      dtype: input/weight dtype name (``float32``).
+    """
+
+    name: str
+    batch: int
+    dtype: str
+
+    def provenance(self) -> dict:
+        """Device, runtime, library versions, threads: recorded in the table."""
+
+    def measure(self, ops: Sequence[ConcreteOp]) -> Timing:
+        """Latency of the ops run one after another as a single model."""
+
+
+_REGISTRY: dict[str, Callable[..., Backend]] = {}
+
+
+def register_backend(name: str, factory: Callable[..., Backend]) -> None:
+    """Makes ``get_backend(name, **options)`` call ``factory(**options)``.
+
+    Raises:
+      ValueError: ``name`` is already registered (pick another name).
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"register_backend: name must be a non-empty string, got {name!r}")
+    if name in _REGISTRY:
+        raise ValueError(f"register_backend: a backend named {name!r} exists; choose another name")
+    _REGISTRY[name] = factory
+
+
+def list_backends() -> list[str]:
+    """Names accepted by :func:`get_backend`."""
+    return sorted(_REGISTRY)
+
+
+def get_backend(name: str, **options) -> Backend:
+    """A new backend instance (``litert``: ``threads``, ``runs``, ``cache_dir``, ...)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"backend {name!r}: unknown; choose one of {list_backends()} "
+                         "or register your own with jaxnas.latency.register_backend")
+    return _REGISTRY[name](**options)
+
+
+def _litert(**options):
+    from jaxnas.latency._litert import LiteRTBackend  # imports TensorFlow: only when asked for
+
+    return LiteRTBackend(**options)
+
+
+def _xla(**options):
+    from jaxnas.latency._xla import XLABackend  # imports jax: only when asked for
+
+    return XLABackend(**options)
+
+
+register_backend("litert", _litert)
+register_backend("xla", _xla)
+
+
+def time_callable(run: Callable[[], None], runs: int = 20, warmup: int = 5,
+                  min_time_s: float = 0.1, max_runs: int = 1000) -> Timing:
+    """Times ``run()`` after ``warmup`` calls: at least ``runs`` timed calls and ``min_time_s``.
+
+    Very fast ops get more than ``runs`` calls (up to ``max_runs``) so that
+    their median is not dominated by the timer's resolution.
+    """
+    for _ in range(warmup):
+        run()
+    samples = []
+    start = time.perf_counter()
+    while len(samples) < runs or (time.perf_counter() - start < min_time_s and len(samples) < max_runs):
+        t0 = time.perf_counter_ns()
+        run()
+        samples.append((time.perf_counter_ns() - t0) / 1e6)
+    return Timing.from_samples(samples)
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (``platform.processor()`` elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def versions(*dists: str) -> dict:
+    """Installed versions of ``python``, numpy, jaxnas packages and ``dists``."""
+    out = {"python": platform.python_version()}
+    for d in ("numpy", "jaxnas-latency", "jaxnas-searchspace", *dists):
+        try:
+            out[d] = importlib.metadata.version(d)
+        except importlib.metadata.PackageNotFoundError:
+            out[d] = None
+    return out
+
+
+def host_provenance() -> dict:
+    """Facts about this host and moment, for every backend's provenance."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {"device": cpu_model(), "machine": platform.machine(), "cpu_count": os.cpu_count(),
+            "platform": platform.platform(), "load_average": None if load is None else
+            [round(x, 2) for x in load],
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}

@@ -1,0 +1,189 @@
+"""The ``litert`` backend: ops and networks as float32 TFLite models, timed by LiteRT.
+
+Each op is written with ``tf.nn`` ops on constant weights inside a
+``tf.function`` with BN already folded into the convolutions (as any deployed
+TFLite model has it), converted with ``tf.lite.TFLiteConverter`` (which fuses
+ReLU/ReLU6 into the convolutions and recognises hard-swish), and run by
+``ai_edge_litert.interpreter.Interpreter`` with XNNPACK (its default CPU
+delegate), one thread, batch 1. Whole networks are the same ops chained in one
+model, so a table entry and a network differ only in what is measured.
+
+Shape letters: B batch, H, W spatial size, C channels, E expansion width.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Optional, Sequence
+
+import numpy as np
+
+from jaxnas.searchspace import ConcreteOp
+
+from jaxnas.latency._backends import host_provenance, time_callable, versions
+from jaxnas.latency._signatures import signature_key
+from jaxnas.latency._table import Timing
+
+
+def _tf():
+    # Keep TensorFlow's C++ start-up chatter out of progress bars.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    return tf
+
+
+def input_shape(ops: Sequence[ConcreteOp], batch: int = 1) -> tuple:
+    """``[B, H, W, C]`` input of a chain of ops (``[B, C]`` if it starts with the classifier)."""
+    first = ops[0]
+    if first.kind == "dense":
+        return (batch, first.in_channels)
+    return (batch, first.in_h, first.in_w, first.in_channels)
+
+
+def tf_forward(ops: Sequence[ConcreteOp], seed: int = 0):
+    """``x -> y`` applying ``ops`` in order with TF ops and fixed random weights."""
+    tf = _tf()
+    rng = np.random.default_rng(seed)
+
+    def weight(*shape, fan_in):
+        return (rng.standard_normal(shape) * np.sqrt(2.0 / max(1, fan_in))).astype(np.float32)
+
+    def bias(n):
+        return (0.01 * rng.standard_normal(n)).astype(np.float32)
+
+    def act(x, name):
+        if name == "relu":
+            return tf.nn.relu(x)
+        if name == "relu6":
+            return tf.nn.relu6(x)
+        if name == "hswish":
+            return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+        if name == "sigmoid":
+            return tf.sigmoid(x)
+        return x
+
+    def conv(x, k, cin, cout, stride=1):  # BN folded: conv + bias
+        y = tf.nn.conv2d(x, weight(k, k, cin, cout, fan_in=k * k * cin), stride, "SAME")
+        return y + bias(cout)
+
+    def depthwise(x, k, c, stride):
+        w = weight(k, k, c, 1, fan_in=k * k)
+        return tf.nn.depthwise_conv2d(x, w, [1, stride, stride, 1], "SAME") + bias(c)
+
+    def squeeze_excite(x, e, se):
+        s = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+        s = tf.nn.relu(conv(s, 1, e, se))
+        return x * tf.sigmoid(conv(s, 1, se, e))
+
+    def layer(x, op: ConcreteOp):
+        if op.kind == "pool":
+            return tf.reduce_mean(x, axis=[1, 2])
+        if op.kind == "dense":
+            return tf.matmul(x, weight(op.in_channels, op.out_channels, fan_in=op.in_channels)) + bias(
+                op.out_channels)
+        if op.kind == "conv":
+            y = act(conv(x, op.kernel, op.in_channels, op.out_channels, op.stride), op.activation)
+        elif op.kind == "sepconv":
+            y = act(depthwise(x, op.kernel, op.in_channels, op.stride), op.activation)
+            y = conv(y, 1, op.in_channels, op.out_channels)
+        elif op.kind == "bottleneck":
+            e = op.expansion_channels
+            y = act(conv(x, 1, op.in_channels, e), op.activation)
+            y = act(depthwise(y, op.kernel, e, op.stride), op.activation)
+            if op.se_channels:
+                y = squeeze_excite(y, e, op.se_channels)
+            y = conv(y, 1, e, op.out_channels)
+        else:
+            raise ValueError(f"op kind {op.kind!r}: the litert backend builds conv, sepconv, "
+                             "bottleneck, pool and dense")
+        return y + x if op.residual else y
+
+    layers = list(ops)
+
+    def forward(x):
+        for op in layers:
+            x = layer(x, op)
+        return x
+
+    return forward
+
+
+def tflite_model(ops: Sequence[ConcreteOp], batch: int = 1, seed: int = 0) -> bytes:
+    """A float32 TFLite flatbuffer running ``ops`` in order on a ``[B, H, W, C]`` input."""
+    if not ops:
+        raise ValueError("tflite_model: needs at least one op")
+    tf = _tf()
+    fn = tf.function(tf_forward(ops, seed),
+                     input_signature=[tf.TensorSpec(input_shape(ops, batch), tf.float32)])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
+    return converter.convert()
+
+
+class LiteRTBackend:
+    """Times TFLite models with the LiteRT interpreter (XNNPACK).
+
+    Args:
+      threads: interpreter threads (1 = the TuNAS / mobile single-core setting).
+      runs: at least this many timed ``invoke()`` calls (after ``warmup``).
+      warmup: untimed calls first (XNNPACK packs weights on the first run).
+      min_time_s: keep timing fast ops until this much time has passed.
+      batch: input batch.
+      cache_dir: where converted models are kept (by op signature or network
+        hash) so a re-run or an export does not convert again; None = no cache.
+    """
+
+    name = "litert"
+    dtype = "float32"
+
+    def __init__(self, threads: int = 1, runs: int = 20, warmup: int = 5, min_time_s: float = 0.1,
+                 batch: int = 1, cache_dir: Optional[str] = None):
+        for field, value in (("threads", threads), ("runs", runs), ("batch", batch)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"litert backend: {field} must be a positive int, got {value!r}")
+        if runs < 20:
+            raise ValueError(f"litert backend: runs must be >= 20 for a stable median, got {runs}")
+        self.threads, self.runs, self.warmup, self.min_time_s = threads, runs, warmup, min_time_s
+        self.batch = batch
+        self.cache_dir = cache_dir
+
+    def provenance(self) -> dict:
+        tf = _tf()
+        return {**host_provenance(), "backend": self.name,
+                "runtime": "ai-edge-litert Interpreter, XNNPACK delegate (default), float32",
+                "threads": self.threads, "batch": self.batch, "dtype": self.dtype,
+                "runs_min": self.runs, "warmup": self.warmup,
+                "versions": {**versions("ai-edge-litert", "tensorflow-cpu"), "tensorflow": tf.__version__}}
+
+    def model(self, ops: Sequence[ConcreteOp]) -> bytes:
+        """The TFLite bytes of ``ops`` (read from / written to ``cache_dir`` when set)."""
+        if self.cache_dir is None:
+            return tflite_model(ops, self.batch)
+        keys = [signature_key(op, self.dtype, self.batch) for op in ops]
+        name = keys[0] if len(keys) == 1 else "net_" + hashlib.sha1("|".join(keys).encode()).hexdigest()[:16]
+        path = os.path.join(self.cache_dir, name + ".tflite")
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                return f.read()
+        data = tflite_model(ops, self.batch)
+        os.makedirs(self.cache_dir, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return data
+
+    def measure(self, ops: Sequence[ConcreteOp]) -> Timing:
+        return self.measure_model(self.model(ops))
+
+    def measure_model(self, model: bytes) -> Timing:
+        """Times one TFLite flatbuffer."""
+        from ai_edge_litert.interpreter import Interpreter
+
+        interpreter = Interpreter(model_content=model, num_threads=self.threads)
+        interpreter.allocate_tensors()
+        detail = interpreter.get_input_details()[0]
+        x = np.random.default_rng(0).standard_normal(detail["shape"]).astype(np.float32)
+        interpreter.set_tensor(detail["index"], x)
+        return time_callable(interpreter.invoke, self.runs, self.warmup, self.min_time_s)
