@@ -1,6 +1,8 @@
 """Data for the apps: TFDS classification datasets and the built-in ``jaxnas_shapes``."""
 
 from jaxnas.apps.data._data import BUILTIN
+from jaxnas.apps.data._data import IMAGENET_MEAN
+from jaxnas.apps.data._data import IMAGENET_STD
 from jaxnas.apps.data._data import IMAGENET_VALIDATION_SIZE
 from jaxnas.apps.data._data import ClassificationData
 from jaxnas.apps.data._data import Preprocess
@@ -13,6 +15,8 @@ __all__ = [
     "BUILTIN",
     "CLASS_NAMES",
     "ClassificationData",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
     "IMAGENET_VALIDATION_SIZE",
     "Preprocess",
     "Stream",

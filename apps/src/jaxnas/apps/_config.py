@@ -1,0 +1,128 @@
+"""Configs: small dataclasses, python config files with ``get_config()``, safe overrides.
+
+A config file is a module with ``get_config()`` returning a config dataclass
+(``jaxnas.apps.configs.<name>`` or a path to a ``.py`` file). Command-line
+overrides ``--config.steps=200`` or ``--config.target=84.0`` are parsed with
+``ast.literal_eval`` (never ``eval``); a bare word that is not a Python literal
+is taken as a string (``--config.space=proxylessnas``). The new value must have
+the type of the field it replaces (an int may replace a float; ``None`` fields
+and ``Union`` fields accept any literal); an unknown key names the closest ones.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+import importlib
+import importlib.util
+import json
+import os
+from typing import Sequence
+
+
+def load_config(name_or_path: str):
+    """Loads ``get_config()`` from a config name (``jaxnas.apps.configs``) or a ``.py`` path.
+
+    >>> load_config("search_tiny").steps > 0
+    True
+    """
+    if name_or_path.endswith(".py") or os.sep in name_or_path:
+        if not os.path.isfile(name_or_path):
+            raise ValueError(f"config file {name_or_path!r} does not exist")
+        spec = importlib.util.spec_from_file_location("_jaxnas_user_config", name_or_path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(f"jaxnas.apps.configs.{name_or_path}")
+        except ModuleNotFoundError:
+            raise ValueError(f"unknown config {name_or_path!r}; built-in configs: {', '.join(list_configs())}; "
+                             f"or pass a path to a .py file with get_config()") from None
+    if not hasattr(module, "get_config"):
+        raise ValueError(f"config {name_or_path!r} has no get_config() function")
+    return module.get_config()
+
+
+def list_configs() -> list[str]:
+    """Names of the built-in config files."""
+    folder = os.path.join(os.path.dirname(__file__), "configs")
+    return sorted(f[:-3] for f in os.listdir(folder) if f.endswith(".py") and not f.startswith("_"))
+
+
+def _parse_value(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text  # a bare word: a string
+
+
+def override(config, key: str, text: str):
+    """Returns ``config`` with the dotted field ``key`` set to the literal ``text``.
+
+    >>> from jaxnas.apps.configs.search_tiny import get_config
+    >>> override(get_config(), "steps", "7").steps
+    7
+    >>> override(get_config(), "stpes", "7")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown config key 'stpes'; did you mean: steps?
+    """
+    head, _, rest = key.partition(".")
+    names = [f.name for f in dataclasses.fields(config)]
+    if head not in names:
+        close = difflib.get_close_matches(head, names, n=3)
+        hint = f"did you mean: {', '.join(close)}?" if close else f"known keys: {', '.join(names)}"
+        raise ValueError(f"unknown config key {key!r}; {hint}")
+    old = getattr(config, head)
+    if rest:
+        if not dataclasses.is_dataclass(old):
+            raise ValueError(f"config key {head!r} is not a group; cannot set {key!r}")
+        return dataclasses.replace(config, **{head: override(old, rest, text)})
+    value = _parse_value(text)
+    return dataclasses.replace(config, **{head: _check_type(key, old, value, text)})
+
+
+def _check_type(key: str, old, value, text: str):
+    if old is None or value is None:
+        return value
+    if isinstance(old, bool):
+        if not isinstance(value, bool):
+            raise TypeError(f"--config.{key}={text}: expected True or False")
+        return value
+    if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(old, tuple) and isinstance(value, list):
+        value = tuple(value)
+    if isinstance(old, (int, float, str, tuple)) and not isinstance(value, type(old)):
+        # Fields meant to take several kinds (e.g. target: ms or a reference name) are typed object in
+        # the dataclass; everything else must keep its kind.
+        raise TypeError(f"--config.{key}={text}: expected a {type(old).__name__} like {old!r}, "
+                        f"got {type(value).__name__}")
+    return value
+
+
+def apply_overrides(config, args: Sequence[str]):
+    """Applies ``["--config.a=1", "--config.b.c=x", ...]`` (or ``"a=1"``) in order."""
+    for arg in args:
+        item = arg[len("--config."):] if arg.startswith("--config.") else arg
+        if "=" not in item:
+            raise ValueError(f"bad override {arg!r}: expected --config.KEY=VALUE")
+        key, text = item.split("=", 1)
+        config = override(config, key.strip(), text.strip())
+    check = getattr(config, "validate", None)
+    if check is not None:
+        check()
+    return config
+
+
+def to_dict(config) -> dict:
+    """A JSON-ready dict of a config (for the work dir and checkpoints)."""
+    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+def config_diff(saved: dict, current: dict, ignore: Sequence[str] = ()) -> list[str]:
+    """Keys whose values differ between a saved and a current config dict."""
+    keys = sorted(set(saved) | set(current))
+    return [k for k in keys if k not in ignore and saved.get(k) != current.get(k)]
+

@@ -1,0 +1,43 @@
+"""Small spaces registered by the apps for CPU-sized searches on the built-in dataset.
+
+``proxylessnas_micro``: the ProxylessNAS skeleton cut to 5 blocks with searched
+kernels {3, 5, 7}, expansions {3, 6}, skippable layers and block widths, so a
+search on a laptop CPU finishes in minutes. Its largest network has about 9x the
+MACs of its smallest: architecture choice matters for accuracy and latency.
+"""
+
+from __future__ import annotations
+
+from jaxnas.searchspace import (Activation, Block, Bottleneck, Conv, GlobalPool, OneOf, Residual, SepConv, Space,
+                                Zero, list_spaces, register_space)
+
+
+def proxylessnas_micro() -> Space:
+    """A 5-block ProxylessNAS-like space (kernels, expansions, skips, widths)."""
+
+    def bneck(stride: int, skippable: bool):
+        layer = Bottleneck(kernel=OneOf((3, 5, 7), "op"), expansion=OneOf((3.0, 6.0), "filters"),
+                           se=False, stride=stride, activation="relu")
+        return OneOf((layer, Zero()) if skippable else (layer,), "op")
+
+    def body(stride: int):
+        return [bneck(stride, False), Residual(bneck(1, True)), Residual(bneck(1, True))]
+
+    blocks = (
+        Block([Conv(3, 2), Activation("relu")], OneOf((16,), "filters")),
+        Block([OneOf(tuple(SepConv(k, 1, "relu") for k in (3, 5, 7)), "op")], OneOf((8, 16), "filters")),
+        Block(body(2), OneOf((16, 24), "filters")),
+        Block(body(2), OneOf((24, 32, 40), "filters")),
+        Block(body(2), OneOf((40, 64, 80), "filters")),
+        Block([Conv(1, 1), Activation("relu"), GlobalPool()], OneOf((128, 256), "filters")),
+    )
+    return Space("proxylessnas_micro", blocks, 8)
+
+
+def register_app_spaces() -> None:
+    """Registers the apps' spaces (idempotent)."""
+    if "proxylessnas_micro" not in list_spaces():
+        register_space("proxylessnas_micro", proxylessnas_micro)
+
+
+register_app_spaces()

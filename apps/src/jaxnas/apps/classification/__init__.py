@@ -1,0 +1,27 @@
+"""The classification apps: TuNAS search, stand-alone training, random-search baseline."""
+
+from jaxnas.apps.classification._configs import DataConfig
+from jaxnas.apps.classification._configs import OptimConfig
+from jaxnas.apps.classification._configs import RandomConfig
+from jaxnas.apps.classification._configs import SearchConfig
+from jaxnas.apps.classification._configs import TrainConfig
+from jaxnas.apps.classification._configs import default_dropout
+from jaxnas.apps.classification._model import SupernetFns
+from jaxnas.apps.classification._model import classification_task
+from jaxnas.apps.classification._model import cross_entropy
+from jaxnas.apps.classification._model import supernet_fns
+from jaxnas.apps.classification._search import search
+
+__all__ = [
+    "DataConfig",
+    "OptimConfig",
+    "RandomConfig",
+    "SearchConfig",
+    "SupernetFns",
+    "TrainConfig",
+    "classification_task",
+    "cross_entropy",
+    "default_dropout",
+    "search",
+    "supernet_fns",
+]

@@ -1,0 +1,172 @@
+"""Config dataclasses of the classification apps (defaults: the paper's settings, DESIGN.md section 8).
+
+Config files in ``jaxnas.apps.configs`` build these with ``get_config()`` and
+change what differs; every field can be overridden with ``--config.FIELD=VALUE``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+from jaxnas.apps.data import IMAGENET_MEAN, IMAGENET_STD
+
+REWARDS = ("absolute", "mnas_soft", "mnas_hard")
+COSTS = ("latency", "macs")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Dataset and preprocessing."""
+
+    dataset: str = "imagenet2012"
+    data_dir: Optional[str] = None
+    holdout_fraction: float = 0.1        # validation share of train (not ImageNet: fixed 50,046)
+    cache: bool = False                  # keep decoded examples in memory (small datasets)
+    resolution: int = 224
+    min_crop_area: float = 0.08
+    crop_fraction: float = 0.875
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+    """Shared / stand-alone weights: RMSProp, linear warm-up then cosine decay to 0."""
+
+    lr_per_256: float = 0.165            # peak rate per 256 images (2.64 at 4096)
+    warmup_fraction: float = 0.025
+    rmsprop_decay: float = 0.9
+    rmsprop_momentum: float = 0.9
+    rmsprop_eps: float = 0.1             # inside the square root (TF); the TuNAS code used 1.0
+    weight_decay: float = 4e-5           # L2 on conv kernels only
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig:
+    """One TuNAS search (``jaxnas-search classification``)."""
+
+    data: DataConfig = DataConfig()
+    optim: OptimConfig = OptimConfig()
+    space: str = "proxylessnas"
+    steps: int = 90_000
+    per_device_batch: int = 128          # training images per architecture per step
+    archs_per_step: int = 0              # architectures per step; 0 = one per device
+    validation_multiplier: int = 4       # reward batch = 4 x training batch
+    # Controller (DESIGN.md section 5).
+    reward: str = "absolute"
+    reward_beta: float = -0.10
+    controller_lr_per_256: float = 3e-4
+    controller_schedule: str = "exponential"
+    controller_delay_fraction: float = 0.25
+    entropy_weight: float = 0.0
+    baseline_momentum: float = 0.95
+    # Cost: a jaxnas-latency table (ms) or MACs (millions) when latency_table is None.
+    latency_table: Optional[str] = None
+    target: object = 84.0                # cost units, or a reference network name: "proxylessnas_mobile"
+    # Supernet.
+    warmup_fraction: float = 0.25        # op and filter warmup, probability 1 -> 0
+    op_warmup: bool = True
+    filter_warmup: bool = True
+    remat: bool = True
+    # Book-keeping.
+    seed: int = 0
+    log_every: int = 100
+    checkpoint_every: int = 1000
+    eval_batches: int = 0                # final one-shot eval batches of the argmax (0 = whole split)
+
+    def validate(self):
+        _positive(self, "steps", "per_device_batch", "validation_multiplier", "log_every", "checkpoint_every")
+        if self.reward not in REWARDS:
+            raise ValueError(f"--config.reward={self.reward!r}: choose one of {', '.join(REWARDS)}")
+        if self.controller_schedule not in ("constant", "exponential"):
+            raise ValueError(f"--config.controller_schedule={self.controller_schedule!r}: "
+                             f"choose 'constant' or 'exponential'")
+        if isinstance(self.target, bool) or not isinstance(self.target, (int, float, str)):
+            raise TypeError(f"--config.target={self.target!r}: give milliseconds (a number) or a reference "
+                            f"network name such as 'proxylessnas_mobile'")
+        if isinstance(self.target, (int, float)) and self.target <= 0:
+            raise ValueError(f"--config.target={self.target}: must be positive")
+        if not 0.0 <= self.warmup_fraction <= 1.0:
+            raise ValueError(f"--config.warmup_fraction={self.warmup_fraction}: must be in [0, 1]")
+        if self.checkpoint_every % self.log_every:
+            raise ValueError(f"--config.checkpoint_every={self.checkpoint_every} must be a multiple of "
+                             f"--config.log_every={self.log_every} (a resumed run then logs the same windows)")
+        _check_data(self.data)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Stand-alone training of one architecture (``jaxnas-train classification``)."""
+
+    data: DataConfig = DataConfig()
+    optim: OptimConfig = OptimConfig()
+    space: str = "proxylessnas"
+    arch: str = ""                       # index string (``0:1:...``); "" for fixed spaces
+    epochs: float = 360.0
+    steps: int = 0                       # > 0 overrides epochs
+    per_device_batch: int = 128
+    label_smoothing: float = 0.1
+    dropout: Optional[float] = None      # None = the paper's rule (0 at <= 90 epochs, else 0.15 / 0.25)
+    bn_momentum: float = 0.99
+    bn_eps: float = 1e-3
+    eval_split: str = "validation"       # or "test"
+    eval_every: int = 0                  # steps; 0 = only at the end
+    seed: int = 0
+    log_every: int = 100
+    checkpoint_every: int = 1000
+    export_tflite: bool = True
+
+    def validate(self):
+        _positive(self, "per_device_batch", "log_every", "checkpoint_every")
+        if self.eval_split not in ("validation", "test"):
+            raise ValueError(f"--config.eval_split={self.eval_split!r}: choose 'validation' or 'test'")
+        if self.steps < 0 or self.epochs <= 0:
+            raise ValueError("--config.steps must be >= 0 and --config.epochs > 0")
+        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"--config.dropout={self.dropout}: must be in [0, 1) or None (the paper's rule)")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"--config.label_smoothing={self.label_smoothing}: must be in [0, 1)")
+        _check_data(self.data)
+
+
+@dataclasses.dataclass(frozen=True)
+class RandomConfig:
+    """Random-search baseline (``jaxnas-random classification``)."""
+
+    train: TrainConfig = TrainConfig()
+    num_archs: int = 10
+    latency_table: Optional[str] = None
+    target: object = 84.0
+    window: float = 1.0                  # keep archs with |cost - target| <= window (83-85 ms for 84)
+    max_samples: int = 1_000_000         # give up after this many uniform samples
+    seed: int = 0
+
+    def validate(self):
+        _positive(self, "num_archs", "max_samples")
+        if self.window <= 0:
+            raise ValueError(f"--config.window={self.window}: must be positive")
+        self.train.validate()
+
+
+def _positive(config, *names):
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"--config.{name}={value!r}: must be a positive integer")
+
+
+def _check_data(data: DataConfig):
+    if data.resolution < 8:
+        raise ValueError(f"--config.data.resolution={data.resolution}: must be at least 8")
+    if not 0.0 < data.min_crop_area <= 1.0:
+        raise ValueError(f"--config.data.min_crop_area={data.min_crop_area}: must be in (0, 1]")
+    if not 0.0 < data.crop_fraction <= 1.0:
+        raise ValueError(f"--config.data.crop_fraction={data.crop_fraction}: must be in (0, 1]")
+
+
+def default_dropout(space: str, epochs: float) -> float:
+    """The paper's rule: 0 for up to 90 epochs, else 0.15 (ProxylessNAS spaces) / 0.25 (MobileNetV3-like)."""
+    if epochs <= 90:
+        return 0.0
+    return 0.25 if "mobilenet_v3" in space else 0.15

@@ -1,0 +1,62 @@
+"""The classification networks the apps train, as pure functions over jaxnas-supernet.
+
+``supernet_fns(space, num_classes)`` is the search side (shared weights, batch
+statistics, op/filter warmup, L2 on the kernels the architecture uses);
+``classification_task`` turns it into the ``SearchTask`` of the search loop.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxnas.apps._search_loop import SearchTask
+
+
+class SupernetFns(NamedTuple):
+    """Shared-weights network.
+
+    Attributes:
+      init: ``(key, images [B, R, R, 3]) -> params``.
+      logits: ``(params, images, arch int32[D], key, op_p, filter_p) -> float32[B, K]``
+        (batch statistics; op/filter warmup with probabilities ``op_p``/``filter_p``).
+      l2: ``(params, arch) -> float32[]``: sum of squares of the conv kernels ``arch`` uses.
+    """
+
+    init: Callable
+    logits: Callable
+    l2: Callable
+
+
+def supernet_fns(space, num_classes: int, remat: bool = True) -> SupernetFns:
+    """The jaxnas-supernet supernet of ``space`` as :class:`SupernetFns`."""
+    from jaxnas.apps.classification import _supernet_adapter
+    return _supernet_adapter.make(space, num_classes, remat)
+
+
+def cross_entropy(logits, labels, num_classes: int, label_smoothing: float = 0.0):
+    """Mean softmax cross-entropy with optional label smoothing. ``logits [B, K]``, ``labels int[B]``."""
+    targets = optax.smooth_labels(jax.nn.one_hot(labels, num_classes), label_smoothing) if label_smoothing \
+        else jax.nn.one_hot(labels, num_classes)
+    return jnp.mean(optax.softmax_cross_entropy(logits, targets))
+
+
+def classification_task(model: SupernetFns, num_classes: int, weight_decay: float) -> SearchTask:
+    """The search task: loss = cross-entropy + ``weight_decay`` * L2 (used kernels); quality = accuracy."""
+
+    def init(key, batch):
+        return model.init(key, batch["image"])
+
+    def loss(params, batch, arch, key, op_p, filter_p):
+        logits = model.logits(params, batch["image"], arch, key, op_p, filter_p)
+        return cross_entropy(logits, batch["label"], num_classes) + weight_decay * model.l2(params, arch)
+
+    def quality(params, batch, arch):
+        zero = jnp.zeros((), jnp.float32)
+        logits = model.logits(params, batch["image"], arch, jax.random.key_data(jax.random.key(0)), zero, zero)
+        return jnp.mean((jnp.argmax(logits, -1) == batch["label"]).astype(jnp.float32))
+
+    return SearchTask(init, loss, quality)

@@ -1,0 +1,1 @@
+"""Built-in config files: ``get_config()`` in each; the docstring holds the command line."""

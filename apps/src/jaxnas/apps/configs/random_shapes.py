@@ -1,0 +1,11 @@
+"""Random-search baseline on the built-in dataset: 10 archs within +/-0.25 M MACs of the target.
+
+    jaxnas-random classification --config random_shapes --workdir W
+"""
+
+from jaxnas.apps.configs.train_shapes import get_config as train_config
+from jaxnas.apps.classification import RandomConfig
+
+
+def get_config():
+    return RandomConfig(train=train_config(), num_archs=10, target=4.0, window=0.25)
