@@ -13,11 +13,11 @@ import importlib.metadata
 import os
 import platform
 import time
-from typing import Callable, Protocol, Sequence, runtime_checkable
-
-from jaxnas.searchspace import ConcreteOp
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
 from jaxnas.latency._table import Timing
+from jaxnas.searchspace import ConcreteOp
 
 
 @runtime_checkable
@@ -71,7 +71,9 @@ def get_backend(name: str, **options) -> Backend:
 
 
 def _litert(**options):
-    from jaxnas.latency._litert import LiteRTBackend  # imports TensorFlow: only when asked for
+    from jaxnas.latency._litert import (
+        LiteRTBackend,  # imports TensorFlow: only when asked for
+    )
 
     return LiteRTBackend(**options)
 
@@ -133,4 +135,4 @@ def host_provenance() -> dict:
     return {"device": cpu_model(), "machine": platform.machine(), "cpu_count": os.cpu_count(),
             "platform": platform.platform(), "load_average": None if load is None else
             [round(x, 2) for x in load],
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}

@@ -11,21 +11,20 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from typing import Callable, Optional
-
-from jaxnas.searchspace import Space
+from collections.abc import Callable
 
 from jaxnas.latency._backends import Backend
 from jaxnas.latency._signatures import space_ops
 from jaxnas.latency._table import LatencyTable
+from jaxnas.searchspace import Space
 
 # These must match for a table on disk to be resumed instead of overwritten.
 _RESUME_FIELDS = ("backend", "space", "resolution", "num_classes", "batch", "dtype")
 
 
 def build_table(space: Space, backend: Backend, resolution: int = 224, num_classes: int = 1000,
-                out: Optional[str] = None, progress: bool = True, save_every_s: float = 5.0,
-                log: Optional[Callable[[str], None]] = print) -> LatencyTable:
+                out: str | None = None, progress: bool = True, save_every_s: float = 5.0,
+                log: Callable[[str], None] | None = print) -> LatencyTable:
     """Measures every op signature of ``space`` on ``backend``.
 
     Args:
@@ -80,7 +79,7 @@ def build_table(space: Space, backend: Backend, resolution: int = 224, num_class
         if bar is not None:
             bar.close()
         if out is not None and todo:
-            table.provenance["updated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
+            table.provenance["updated"] = datetime.datetime.now(datetime.UTC).isoformat(
                 timespec="seconds")
             table.save(out)
     return table

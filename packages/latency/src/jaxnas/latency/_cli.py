@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import sys
-from typing import Optional
 
 PROG = "jaxnas-latency"
 
@@ -71,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: list | None = None) -> int:
     args = _parser().parse_args(argv)
     from jaxnas.latency._table import MissingSignatureError
 
@@ -110,7 +109,6 @@ def _read_archs(values) -> list[str]:
 
 def _predict(args) -> int:
     import numpy as np
-
     from jaxnas.latency._predict import latency_model
     from jaxnas.latency._table import LatencyTable
 
@@ -162,7 +160,7 @@ def _validate(args) -> int:
 
 def _calibrate(args) -> int:
     from jaxnas.latency._table import LatencyTable
-    from jaxnas.latency._validate import table_stem, calibrate_table, report_paths
+    from jaxnas.latency._validate import calibrate_table, report_paths, table_stem
 
     table = LatencyTable.load(args.table)
     path = args.report or report_paths(os.path.dirname(os.path.abspath(args.table)), table_stem(args.table))[0]

@@ -14,21 +14,18 @@ import datetime
 import json
 import math
 import os
-from typing import Optional
 
 import numpy as np
-
-from jaxnas.searchspace import Space, get_space
-
 from jaxnas.latency._litert import LiteRTBackend, input_shape
 from jaxnas.latency._signatures import op_from_key, signature_key, space_ops
 from jaxnas.latency._table import LatencyTable, Timing, write_atomic
+from jaxnas.searchspace import Space, get_space
 
 MANIFEST_SCHEMA = "jaxnas-latency-export"
 
 
 def export_models(space: Space, out_dir: str, resolution: int = 224, num_classes: int = 1000,
-                  num_networks: int = 0, seed: int = 0, backend: Optional[LiteRTBackend] = None) -> str:
+                  num_networks: int = 0, seed: int = 0, backend: LiteRTBackend | None = None) -> str:
     """Writes ``ops/<signature id>.tflite``, ``networks/net_<i>.tflite``, the manifest and a CSV template.
 
     Returns:
@@ -53,7 +50,7 @@ def export_models(space: Space, out_dir: str, resolution: int = 224, num_classes
     manifest = {"schema": MANIFEST_SCHEMA, "schema_version": 1, "space": space.name,
                 "resolution": resolution, "num_classes": num_classes, "batch": backend.batch,
                 "dtype": backend.dtype, "seed": seed, "ops": entries, "networks": networks,
-                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+                "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
     path = os.path.join(out_dir, "manifest.json")
     write_atomic(path, json.dumps(manifest, indent=1) + "\n")
     write_atomic(os.path.join(out_dir, "latencies_template.csv"),
@@ -94,7 +91,7 @@ def import_table(csv_path: str, manifest_path: str, device: str = "unknown devic
                   "num_classes": manifest["num_classes"], "batch": manifest["batch"],
                   "dtype": manifest["dtype"], "device": device, "runtime": "imported CSV",
                   "source": os.path.abspath(csv_path),
-                  "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+                  "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
     table = LatencyTable(provenance)
     for key in sorted(ops):
         op_from_key(key)  # every op id must be a well-formed signature

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
-
-from jaxnas.searchspace import ConcreteOp
-
 from jaxnas.latency._backends import host_provenance, time_callable, versions
 from jaxnas.latency._signatures import signature_key
 from jaxnas.latency._table import Timing
+from jaxnas.searchspace import ConcreteOp
 
 
 def _tf():
@@ -138,7 +136,7 @@ class LiteRTBackend:
     dtype = "float32"
 
     def __init__(self, threads: int = 1, runs: int = 20, warmup: int = 5, min_time_s: float = 0.1,
-                 batch: int = 1, cache_dir: Optional[str] = None):
+                 batch: int = 1, cache_dir: str | None = None):
         for field, value in (("threads", threads), ("runs", runs), ("batch", batch)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"litert backend: {field} must be a positive int, got {value!r}")

@@ -16,14 +16,12 @@ Shape letters: N architectures, D decisions, P slots, J most decisions per slot.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
-
-from jaxnas.searchspace import FactorizedCost, Space, get_space
-
 from jaxnas.latency._table import LatencyTable
-
+from jaxnas.searchspace import FactorizedCost, Space, get_space
 
 _CHUNK = 16384
 
@@ -48,7 +46,7 @@ class LatencyModel(NamedTuple):
     table: LatencyTable
 
 
-def latency_model(table: LatencyTable, space: Optional[Space] = None) -> LatencyModel:
+def latency_model(table: LatencyTable, space: Space | None = None) -> LatencyModel:
     """Makes the vectorised predictor of ``table`` for ``space``.
 
     Args:

@@ -19,13 +19,11 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple
 
 import numpy as np
-
-from jaxnas.searchspace import ConcreteOp
-
 from jaxnas.latency._signatures import signature_key
+from jaxnas.searchspace import ConcreteOp
 
 SCHEMA = "jaxnas-latency-table"
 SCHEMA_VERSION = 1
@@ -41,7 +39,7 @@ class Timing(NamedTuple):
     runs: int
 
     @classmethod
-    def from_samples(cls, samples_ms) -> "Timing":
+    def from_samples(cls, samples_ms) -> Timing:
         """Median, 10th and 90th percentile of ``samples_ms`` (float[R]).
 
         >>> Timing.from_samples([1.0, 2.0, 3.0]).median_ms
@@ -85,8 +83,8 @@ class LatencyTable:
     0.5
     """
 
-    def __init__(self, provenance: dict, entries: Optional[dict] = None,
-                 calibration: Optional[Calibration] = None, path: Optional[str] = None):
+    def __init__(self, provenance: dict, entries: dict | None = None,
+                 calibration: Calibration | None = None, path: str | None = None):
         if not isinstance(provenance, dict):
             raise TypeError(f"provenance: expected a dict, got {type(provenance).__name__}")
         missing = [k for k in REQUIRED_PROVENANCE if k not in provenance]
@@ -111,7 +109,7 @@ class LatencyTable:
     def num_classes(self) -> int:
         return int(self.provenance["num_classes"])
 
-    def key(self, op: Union[ConcreteOp, str]) -> str:
+    def key(self, op: ConcreteOp | str) -> str:
         """The entry key of ``op`` at this table's dtype and batch (a str passes through)."""
         if isinstance(op, str):
             return op
@@ -123,13 +121,13 @@ class LatencyTable:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def add(self, op: Union[ConcreteOp, str], timing: Timing) -> None:
+    def add(self, op: ConcreteOp | str, timing: Timing) -> None:
         """Records (or replaces) the timing of ``op``."""
         if not isinstance(timing, Timing):
             raise TypeError(f"add: expected a Timing, got {type(timing).__name__}")
         self.entries[self.key(op)] = timing
 
-    def lookup(self, op: Union[ConcreteOp, str], space: Optional[str] = None) -> float:
+    def lookup(self, op: ConcreteOp | str, space: str | None = None) -> float:
         """Median latency (ms) of ``op``.
 
         Raises:
@@ -144,7 +142,7 @@ class LatencyTable:
                 f"latency table {self.path or '(not saved)'} has no entry for signature {key}; "
                 f"measure it with: {self.build_command(space)}") from None
 
-    def build_command(self, space: Optional[str] = None) -> str:
+    def build_command(self, space: str | None = None) -> str:
         """The CLI command that (re)builds this table, resuming what is measured."""
         p = self.provenance
         cmd = (f"jaxnas-latency build --space {space or p['space']} --backend {p['backend']} "
@@ -163,7 +161,7 @@ class LatencyTable:
         return json.dumps(self.to_dict(), indent=1, sort_keys=False)
 
     @classmethod
-    def from_json(cls, text: Union[str, bytes], path: Optional[str] = None) -> "LatencyTable":
+    def from_json(cls, text: str | bytes, path: str | None = None) -> LatencyTable:
         """Parses a table; every failure names the file and how to get a good one."""
         where = f"latency table {path or '(string)'}"
         try:
@@ -188,7 +186,7 @@ class LatencyTable:
             raise ValueError(f"{where}: malformed content ({type(e).__name__}: {e}); the file is "
                              "corrupt, rebuild it with `jaxnas-latency build`") from None
 
-    def save(self, path: Optional[str] = None) -> str:
+    def save(self, path: str | None = None) -> str:
         """Writes the table atomically to ``path`` (default: where it was loaded from)."""
         path = os.fspath(path or self.path or "")
         if not path:
@@ -198,7 +196,7 @@ class LatencyTable:
         return path
 
     @classmethod
-    def load(cls, path) -> "LatencyTable":
+    def load(cls, path) -> LatencyTable:
         """Reads a table written by :meth:`save`."""
         path = os.fspath(path)
         if not os.path.isfile(path):

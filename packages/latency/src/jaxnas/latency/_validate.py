@@ -15,16 +15,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
-
-from jaxnas.searchspace import Space, get_space
-
 from jaxnas.latency._backends import Backend
 from jaxnas.latency._predict import latency_model
 from jaxnas.latency._stats import abs_pct_error, fit_linear, kendall, pearson, spearman
 from jaxnas.latency._table import Calibration, LatencyTable, write_atomic
+from jaxnas.searchspace import Space, get_space
 
 REPORT_SCHEMA = "jaxnas-latency-validation"
 
@@ -61,10 +59,10 @@ def summarize(predicted, measured) -> dict:
     return out
 
 
-def validate_table(table: LatencyTable, backend: Optional[Backend], space: Optional[Space] = None,
-                   num_archs: int = 100, seed: int = 0, out_dir: Optional[str] = None,
-                   progress: bool = True, log: Optional[Callable[[str], None]] = print,
-                   measured: Optional[dict] = None) -> dict:
+def validate_table(table: LatencyTable, backend: Backend | None, space: Space | None = None,
+                   num_archs: int = 100, seed: int = 0, out_dir: str | None = None,
+                   progress: bool = True, log: Callable[[str], None] | None = print,
+                   measured: dict | None = None) -> dict:
     """Measures ``num_archs`` random whole networks and compares them with the table.
 
     Args:
@@ -166,7 +164,7 @@ def write_report(report: dict, out_dir: str, stem: str = "table") -> list[str]:
     return written + [md_path]
 
 
-def markdown(report: dict, png: Optional[str] = None) -> str:
+def markdown(report: dict, png: str | None = None) -> str:
     """The report as a Markdown page."""
     p = report["provenance"]
 
@@ -175,15 +173,16 @@ def markdown(report: dict, png: Optional[str] = None) -> str:
             return "n/a"
         return f"{100 * v:.1f} %" if pct else f"{v:.4f}" if isinstance(v, float) else str(v)
 
+    intro = (f"{report['num_archs']} architectures (seed {report['seed']}), each measured end to end "
+             "and predicted as the sum of its ops' table latencies.")
+    cal = "n/a" if report["mape_calibrated"] is None else f"{report['mape_calibrated']:.2f} %"
     lines = [f"# Latency table validation: {report['space']} on {p['backend']}", "",
-             f"{report['num_archs']} random architectures (seed {report['seed']}), each measured end to end "
-             "and predicted as the sum of its ops' table latencies.", "",
+             intro, "",
              "| metric | value |", "|---|---|",
              f"| Pearson | {fmt(report['pearson'])} |", f"| Spearman | {fmt(report['spearman'])} |",
              f"| Kendall tau | {fmt(report['kendall'])} |",
              f"| mean abs error, raw sum | {report['mape']:.2f} % |",
-             f"| mean abs error, calibrated (held-out half) | "
-             f"{'n/a' if report['mape_calibrated'] is None else format(report['mape_calibrated'], '.2f') + ' %'} |",
+             f"| mean abs error, calibrated (held-out half) | {cal} |",
              f"| within +/-10 %, raw | {fmt(report['within_10pct'], True)} |",
              f"| within +/-10 %, calibrated (held-out half) | {fmt(report['within_10pct_calibrated'], True)} |",
              f"| additivity (sum of ops / whole network) | {fmt(report['additivity'])} |",
@@ -233,8 +232,8 @@ def _progress(total: int):
     return tqdm(total=total, desc="validate", unit="net", dynamic_ncols=True)
 
 
-def table_stem(path: Optional[str]) -> str:
+def table_stem(path: str | None) -> str:
     if not path:
         return "table"
     name = os.path.basename(path)
-    return name[:-5] if name.endswith(".json") else name
+    return name.removesuffix(".json")

@@ -10,15 +10,13 @@ Shape letters: B batch, H, W spatial size, C channels.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
-
-from jaxnas.searchspace import ConcreteOp
-
 from jaxnas.latency._backends import host_provenance, time_callable, versions
 from jaxnas.latency._litert import input_shape
 from jaxnas.latency._table import Timing
+from jaxnas.searchspace import ConcreteOp
 
 
 def _weights(ops: Sequence[ConcreteOp], seed: int = 0) -> list:

@@ -1,0 +1,86 @@
+"""The jaxnas-latency CLI (in-process, fake backend) and the numpy-only import."""
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from jaxnas.latency import LatencyTable
+from jaxnas.latency._cli import main
+
+TINY, RESOLUTION, NUM_CLASSES = "latency_tiny", 32, 10  # registered in conftest.py
+
+
+@pytest.fixture
+def table_path(tmp_path, capsys):
+    path = str(tmp_path / "t.json")
+    assert main(["build", "--space", TINY, "--backend", "fake", "--out", path, "--resolution", str(RESOLUTION),
+                 "--num-classes", str(NUM_CLASSES), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "45 distinct op signatures" in out and f"45 entries in {path}" in out
+    return path
+
+
+def test_predict_prints_json_lines(table_path, tiny, capsys, monkeypatch):
+    archs = [tiny.format(a) for a in tiny.sample(np.random.default_rng(0), 3)]
+    assert main(["predict", "--table", table_path, *archs]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["arch"] for r in rows] == archs
+    from jaxnas.latency import latency_model
+
+    expected = latency_model(LatencyTable.load(table_path), tiny).predict(np.stack([tiny.parse(a) for a in archs]))
+    assert [r["latency_ms"] for r in rows] == expected.tolist()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(archs) + "\n"))
+    assert main(["predict", "--table", table_path, "-"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_validate_json_then_calibrate(table_path, capsys):
+    assert main(["validate", "--table", table_path, "--num-archs", "8", "--seed", "1", "--json",
+                 "--no-progress"]) == 0
+    last = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert set(last) == {"pearson", "spearman", "kendall", "mape", "mape_calibrated", "within_10pct",
+                         "additivity", "num_archs"}
+    assert last["num_archs"] == 8
+    assert main(["calibrate", "--table", table_path]) == 0
+    assert "calibration a = 0.900000, b = 0.050000 ms (fitted on 8 networks)" in capsys.readouterr().out
+    assert LatencyTable.load(table_path).calibration.num_archs == 8
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["build", "--space", "nope", "--backend", "fake", "--out", "{dir}/x.json"], "unknown space 'nope'"),
+    (["build", "--space", TINY, "--backend", "nope", "--out", "{dir}/x.json"], "backend 'nope': unknown"),
+    (["predict", "--table", "{dir}/missing.json", "0:0"], "no such file"),
+    (["predict", "--table", "{table}", "0:0"], "expected 9 decisions, got 2"),
+    (["predict", "--table", "{table}", "0:0:0:0:0:0:0:0:9"], "has value 9"),
+    (["predict", "--table", "{dir}/corrupt.json", "0"], "not valid JSON"),
+    (["calibrate", "--table", "{table}"], "no validation report at"),
+    (["validate", "--table", "{table}", "--num-archs", "1"], "--num-archs must be >= 2"),
+    (["build", "--space", TINY], "the following arguments are required: --out"),
+    (["predict", "--table", "{table}", "--resolution", "3", "0"], "unrecognized arguments"),
+])
+def test_bad_input_is_one_line_and_exit_2(table_path, tmp_path, capsys, argv, message):
+    (tmp_path / "corrupt.json").write_text("{not json")
+    argv = [a.format(dir=tmp_path, table=table_path) for a in argv]
+    assert _run(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def _run(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as e:  # argparse errors exit from inside parse_args
+        return e.code
+
+
+def test_import_does_not_load_jax_or_tensorflow():
+    code = ("import sys, jaxnas.latency, jaxnas.latency._cli\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('jax', 'jaxlib', 'tensorflow', 'ai_edge_litert', 'matplotlib', 'scipy'))\n"
+            "print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
