@@ -1,0 +1,158 @@
+"""Depthwise convolution that is fast on XLA:CPU, with ``lax`` on GPU/TPU.
+
+Why: on XLA:CPU ``lax.conv_general_dilated(..., feature_group_count=C)`` runs at
+about 1 GFLOP/s and its weight gradient is lowered to a dense C x C convolution
+(DESIGN.md section 7). Here the convolution is a sum of ``k * k`` shifted
+(strided) slices of the padded input, each scaled by one tap of the kernel,
+which XLA fuses into one elementwise loop. The VJP is written by hand: the input
+gradient is the same sum over the dilated output gradient with the flipped
+kernel, and the weight gradient is ``k * k`` channel-wise reductions, so no
+C x C kernel is ever formed.
+
+Shape letters: B = batch, H, W = input height/width, Ho, Wo = output
+height/width (``ceil(H / s)``, SAME padding), C = channels, K = kernel size.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+IMPLEMENTATIONS = ("auto", "shifted", "lax")
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow SAME padding ``(low, high)`` of one spatial axis.
+
+    >>> same_padding(7, 3, 2), same_padding(8, 3, 2), same_padding(8, 5, 1)
+    ((1, 1), (0, 1), (2, 2))
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _taps(xp, kernel: int, stride: int, out_h: int, out_w: int):
+    """Yields ``(i, j, slice)``: the input seen by tap (i, j), ``[B, Ho, Wo, C]``."""
+    b, _, _, c = xp.shape
+    for i in range(kernel):
+        for j in range(kernel):
+            yield i, j, lax.slice(xp, (0, i, j, 0),
+                                  (b, i + (out_h - 1) * stride + 1, j + (out_w - 1) * stride + 1, c),
+                                  (1, stride, stride, 1))
+
+
+def _forward(x, w, stride: int):
+    kernel = w.shape[0]
+    _, h, wd, _ = x.shape
+    (pt, pb), (pl, pr) = same_padding(h, kernel, stride), same_padding(wd, kernel, stride)
+    out_h, out_w = -(-h // stride), -(-wd // stride)
+    # The barrier keeps x's producers (BN, activation) from being fused into, and so
+    # recomputed by, each of the K*K taps.
+    xp = jnp.pad(lax.optimization_barrier(x), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    out = None
+    for i, j, tap in _taps(xp, kernel, stride, out_h, out_w):
+        term = tap * w[i, j]
+        out = term if out is None else out + term
+    return out
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _shifted(x, w, stride):
+    return _forward(x, w, stride)
+
+
+def _shifted_fwd(x, w, stride):
+    return _forward(x, w, stride), (x, w)
+
+
+def _shifted_bwd(stride, residuals, g):
+    x, w = residuals
+    g = lax.optimization_barrier(g)
+    kernel = w.shape[0]
+    _, h, wd, _ = x.shape
+    (pt, pb), (pl, pr) = same_padding(h, kernel, stride), same_padding(wd, kernel, stride)
+    out_h, out_w = g.shape[1], g.shape[2]
+    # Input gradient: scatter g back through every tap == a stride-1 correlation of g,
+    # dilated by the stride and padded, with the spatially flipped kernel.
+    zero = jnp.zeros((), g.dtype)
+    lo_h, lo_w = kernel - 1 - pt, kernel - 1 - pl
+    hi_h = h + pt - (out_h - 1) * stride - 1
+    hi_w = wd + pl - (out_w - 1) * stride - 1
+    gd = lax.pad(g, zero, ((0, 0, 0), (lo_h, hi_h, stride - 1), (lo_w, hi_w, stride - 1), (0, 0, 0)))
+    wf = w[::-1, ::-1]
+    dx = None
+    for i, j, tap in _taps(gd, kernel, 1, h, wd):
+        term = tap * wf[i, j]
+        dx = term if dx is None else dx + term
+    # Weight gradient: one channel-wise reduction per tap (never a C x C kernel). A loop over the
+    # kernel rows keeps the HLO small: unrolled, XLA:CPU takes seconds to compile a 7x7 and may
+    # fuse (recompute) g's producers into each of the K*K reductions.
+    xp = jnp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    span_h, span_w = (out_h - 1) * stride + 1, (out_w - 1) * stride + 1
+
+    def row(i, acc):
+        band = lax.dynamic_slice_in_dim(xp, i, span_h, axis=1)[:, ::stride]  # [B, Ho, Wp, C]
+        taps = [jnp.sum(band[:, :, j:j + span_w:stride] * g, axis=(0, 1, 2)) for j in range(kernel)]
+        return lax.dynamic_update_index_in_dim(acc, jnp.stack(taps), i, axis=0)
+
+    dw = lax.fori_loop(0, kernel, row, jnp.zeros(w.shape, g.dtype))
+    return dx.astype(x.dtype), dw.astype(w.dtype)
+
+
+_shifted.defvjp(_shifted_fwd, _shifted_bwd)
+
+
+def _lax_depthwise(x, w, stride: int):
+    kernel, _, c = w.shape
+    return lax.conv_general_dilated(
+        x, w.reshape(kernel, kernel, 1, c), (stride, stride), "SAME",
+        dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=c)
+
+
+def resolve_implementation(impl: str) -> str:
+    """``auto`` -> ``shifted`` on CPU, ``lax`` on GPU/TPU; other names are checked and kept."""
+    if impl not in IMPLEMENTATIONS:
+        raise ValueError(f"depthwise implementation: expected one of {IMPLEMENTATIONS}, got {impl!r}")
+    if impl == "auto":
+        return "shifted" if jax.default_backend() == "cpu" else "lax"
+    return impl
+
+
+def depthwise_conv(x, w, stride: int = 1, impl: str = "auto"):
+    """Depthwise ``K x K`` convolution, SAME padding (TensorFlow convention).
+
+    Args:
+      x: ``[B, H, W, C]`` input.
+      w: ``[K, K, C]`` kernel (K odd).
+      stride: 1 or 2 (any positive int works).
+      impl: ``auto`` (``shifted`` on CPU, ``lax`` elsewhere), ``shifted`` or ``lax``.
+
+    Returns:
+      ``[B, ceil(H / stride), ceil(W / stride), C]``.
+
+    Raises:
+      ValueError: mismatching channels, a non-square or even kernel, a bad stride or impl.
+
+    >>> x = jnp.ones((1, 5, 5, 2)); w = jnp.ones((3, 3, 2))
+    >>> depthwise_conv(x, w, 2, impl="shifted")[0, :, :, 0]
+    Array([[4., 6., 4.],
+           [6., 9., 6.],
+           [4., 6., 4.]], dtype=float32)
+    """
+    if x.ndim != 4 or w.ndim != 3:
+        raise ValueError(f"depthwise_conv: expected x [B, H, W, C] and w [K, K, C], got shapes "
+                         f"{tuple(x.shape)} and {tuple(w.shape)}")
+    if w.shape[0] != w.shape[1] or w.shape[0] % 2 != 1:
+        raise ValueError(f"depthwise_conv: kernel must be square with an odd size, got {tuple(w.shape[:2])}")
+    if w.shape[2] != x.shape[3]:
+        raise ValueError(f"depthwise_conv: kernel has {w.shape[2]} channels but x has {x.shape[3]}; "
+                         "they must match")
+    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+        raise ValueError(f"depthwise_conv: stride must be a positive int, got {stride!r}")
+    if resolve_implementation(impl) == "lax":
+        return _lax_depthwise(x, w, stride)
+    return _shifted(x, w, stride)
