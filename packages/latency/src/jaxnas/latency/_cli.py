@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, default=None, help="litert interpreter threads (default 1)")
     b.add_argument("--runs", type=int, default=None, help="timed runs per op (>= 20)")
     b.add_argument("--cache-dir", default=None, help="litert: keep converted .tflite models here")
+    b.add_argument("--clock", choices=("cpu", "wall"), default=None,
+                   help="litert: thread CPU time (default with 1 thread) or wall time")
     b.add_argument("--no-progress", action="store_true")
 
     pr = sub.add_parser("predict", help="latency of architectures (JSON lines)")
@@ -92,8 +94,8 @@ def _build(args) -> int:
     from jaxnas.latency._build import build_table
 
     space = _space(args.space)  # bad names fail before a backend loads TensorFlow
-    options = {k: v for k, v in (("threads", args.threads), ("runs", args.runs), ("cache_dir", args.cache_dir))
-               if v is not None}
+    options = {k: v for k, v in (("threads", args.threads), ("runs", args.runs), ("cache_dir", args.cache_dir),
+                                 ("clock", args.clock)) if v is not None}
     backend = get_backend(args.backend, **options)
     table = build_table(space, backend, args.resolution, args.num_classes, out=args.out,
                         progress=not args.no_progress)
@@ -133,8 +135,10 @@ def backend_for(table, **options):
     if name == "import":
         raise ValueError("validate: this table was imported; validate it with the networks measured on "
                          "the device (`export --num-networks N`, then `import` their rows)")
-    if name == "litert" and table.provenance.get("threads"):
-        options.setdefault("threads", int(table.provenance["threads"]))
+    if name == "litert":  # whole networks are timed like the table's ops were
+        for field in ("threads", "clock"):
+            if table.provenance.get(field) is not None:
+                options.setdefault(field, table.provenance[field])
     return get_backend(name, batch=int(table.provenance["batch"]), **options)
 
 

@@ -130,13 +130,16 @@ class LiteRTBackend:
       batch: input batch.
       cache_dir: where converted models are kept (by op signature or network
         hash) so a re-run or an export does not convert again; None = no cache.
+      clock: ``cpu`` (thread CPU time, the default with 1 thread: the
+        interpreter then computes in the calling thread, and CPU time is not
+        inflated when other processes share the cores) or ``wall``.
     """
 
     name = "litert"
     dtype = "float32"
 
     def __init__(self, threads: int = 1, runs: int = 20, warmup: int = 5, min_time_s: float = 0.1,
-                 batch: int = 1, cache_dir: str | None = None):
+                 batch: int = 1, cache_dir: str | None = None, clock: str | None = None):
         for field, value in (("threads", threads), ("runs", runs), ("batch", batch)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"litert backend: {field} must be a positive int, got {value!r}")
@@ -145,13 +148,19 @@ class LiteRTBackend:
         self.threads, self.runs, self.warmup, self.min_time_s = threads, runs, warmup, min_time_s
         self.batch = batch
         self.cache_dir = cache_dir
+        self.clock = clock or ("cpu" if threads == 1 else "wall")
+        if self.clock not in ("cpu", "wall"):
+            raise ValueError(f"litert backend: clock must be 'cpu' or 'wall', got {clock!r}")
+        if self.clock == "cpu" and threads != 1:
+            raise ValueError("litert backend: clock='cpu' times the calling thread only; use it with "
+                             "threads=1, or clock='wall'")
 
     def provenance(self) -> dict:
         tf = _tf()
         return {**host_provenance(), "backend": self.name,
                 "runtime": "ai-edge-litert Interpreter, XNNPACK delegate (default), float32",
                 "threads": self.threads, "batch": self.batch, "dtype": self.dtype,
-                "runs_min": self.runs, "warmup": self.warmup,
+                "runs_min": self.runs, "warmup": self.warmup, "clock": self.clock,
                 "versions": {**versions("ai-edge-litert", "tensorflow-cpu"), "tensorflow": tf.__version__}}
 
     def model(self, ops: Sequence[ConcreteOp]) -> bytes:
@@ -184,4 +193,4 @@ class LiteRTBackend:
         detail = interpreter.get_input_details()[0]
         x = np.random.default_rng(0).standard_normal(detail["shape"]).astype(np.float32)
         interpreter.set_tensor(detail["index"], x)
-        return time_callable(interpreter.invoke, self.runs, self.warmup, self.min_time_s)
+        return time_callable(interpreter.invoke, self.runs, self.warmup, self.min_time_s, clock=self.clock)

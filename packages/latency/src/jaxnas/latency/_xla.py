@@ -112,7 +112,7 @@ class XLABackend:
         device = jax.devices()[0]
         return {**host_provenance(), "backend": self.name, "runtime": f"jax/XLA on {device.platform}",
                 "accelerator": getattr(device, "device_kind", str(device)), "threads": None,
-                "batch": self.batch, "dtype": self.dtype, "runs_min": self.runs,
+                "batch": self.batch, "dtype": self.dtype, "runs_min": self.runs, "clock": "wall",
                 "versions": {**versions("jax", "jaxlib")}}
 
     def measure(self, ops: Sequence[ConcreteOp]) -> Timing:
