@@ -12,7 +12,7 @@ baseline and Adam, in the optax style: a factory returning pure functions.
 >>> round(float(ctrl.entropy(state)), 3)  # nats; kernels/expansions of skippable layers count half
 35.685
 >>> archs = ctrl.sample(jax.random.key(0), state, 32)
->>> state, info = ctrl.update(state, archs, jnp.zeros(32))
+>>> state, info = jax.jit(ctrl.update)(state, archs, jnp.zeros(32))
 """
 
 from jaxnas.controller._ema import EmaState

@@ -114,7 +114,7 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
     >>> ctrl = reinforce_controller(get_space("proxylessnas"), 1e-2)
     >>> state = ctrl.init()
     >>> archs = ctrl.sample(jax.random.key(0), state, 8)
-    >>> state, info = ctrl.update(state, archs, jnp.linspace(0.0, 1.0, 8))
+    >>> state, info = jax.jit(ctrl.update)(state, archs, jnp.linspace(0.0, 1.0, 8))
     >>> archs.shape, int(state.step)
     ((8, 73), 1)
     """
