@@ -11,8 +11,11 @@ from jaxnas.apps.classification._model import classification_task
 from jaxnas.apps.classification._model import cross_entropy
 from jaxnas.apps.classification._model import supernet_fns
 from jaxnas.apps.classification._search import search
+from jaxnas.apps.classification._summary import DEFAULT_CONFIGS
+from jaxnas.apps.classification._summary import summarize_result
 
 __all__ = [
+    "DEFAULT_CONFIGS",
     "DataConfig",
     "OptimConfig",
     "RandomConfig",
@@ -23,5 +26,6 @@ __all__ = [
     "cross_entropy",
     "default_dropout",
     "search",
+    "summarize_result",
     "supernet_fns",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -44,7 +44,7 @@ def preprocess_of(data_config) -> Preprocess:
 
 
 def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress: bool = True,
-           model: Optional[SupernetFns] = None) -> dict:
+           model: Optional[SupernetFns] = None, on_step: Optional[Callable[[int], None]] = None) -> dict:
     """Runs (or resumes) a search; returns the result dict also written to ``result.json``.
 
     Args:
@@ -54,6 +54,7 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
         give the same result as an uninterrupted run).
       progress: show a progress bar.
       model: replaces the jaxnas-supernet network (tests, custom networks).
+      on_step: called with the step number after every step (tests, monitoring).
 
     Raises:
       ValueError: bad config, dataset, latency table, target, or a work dir that
@@ -125,6 +126,8 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
         state, info = step_fn(state, dist.shard_batch(mesh, next(train_it)), dist.shard_batch(mesh, next(valid_it)))
         infos.append(info)
         bar.step()
+        if on_step is not None:
+            on_step(s)
         if s % config.log_every == 0 or s == config.steps:
             scalars = summarize(infos)
             n_steps = len(infos)
