@@ -31,9 +31,15 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-from jaxnas.controller import (ema_init, ema_value, periodic_ema_update, reinforce_controller,
-                               reward_absolute, reward_mnas_soft, scaled_learning_rate)
+from jaxnas.controller import (
+    ema_init,
+    ema_value,
+    periodic_ema_update,
+    reinforce_controller,
+    reward_absolute,
+    reward_mnas_soft,
+    scaled_learning_rate,
+)
 from jaxnas.searchspace import FactorizedCost, get_space, reference_arch
 
 CONFIGS = (("absolute", -0.10), ("mnas_soft", -0.03), ("mnas_soft", -0.07), ("mnas_soft", -0.15))

@@ -6,11 +6,31 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-from jaxnas.controller import (DecisionStructure, active_mask, active_probability, argmax, as_structure,
-                               entropy, init_logits, log_prob, probabilities, sample)
-from jaxnas.searchspace import (Activation, Block, Bottleneck, Conv, GlobalPool, OneOf, Residual, SepConv,
-                                Space, Zero, get_space)
+from jaxnas.controller import (
+    DecisionStructure,
+    active_mask,
+    active_probability,
+    argmax,
+    as_structure,
+    entropy,
+    init_logits,
+    log_prob,
+    probabilities,
+    sample,
+)
+from jaxnas.searchspace import (
+    Activation,
+    Block,
+    Bottleneck,
+    Conv,
+    GlobalPool,
+    OneOf,
+    Residual,
+    SepConv,
+    Space,
+    Zero,
+    get_space,
+)
 
 
 def tiny_space() -> Space:

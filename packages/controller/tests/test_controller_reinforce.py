@@ -6,9 +6,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-
-from jaxnas.controller import (ControllerState, DecisionStructure, as_structure, baseline_value, delay_steps,
-                               reinforce_controller, rl_schedule, scaled_learning_rate)
+from jaxnas.controller import (
+    ControllerState,
+    DecisionStructure,
+    as_structure,
+    baseline_value,
+    delay_steps,
+    reinforce_controller,
+    rl_schedule,
+    scaled_learning_rate,
+)
 from jaxnas.searchspace import get_space
 
 # Decision 0 (3 choices) and 1 (2 choices) live inside a layer that decision 2 keeps (0) or skips (1).
@@ -135,7 +142,7 @@ def test_update_does_not_retrace_for_new_architectures():
     seen = set()
     for i in range(20):
         key, k = jax.random.split(key)
-        new_state, archs = step(state, k)
+        _, archs = step(state, k)
         state, _ = update(state, np.asarray(archs), np.linspace(0.0, 1.0, 4) + i)
         seen.add(space.format(np.asarray(archs)[0]))
     assert len(seen) == 20

@@ -4,8 +4,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-from jaxnas.controller import REWARDS, get_reward, reward_absolute, reward_mnas_hard, reward_mnas_soft
+from jaxnas.controller import (
+    REWARDS,
+    get_reward,
+    reward_absolute,
+    reward_mnas_hard,
+    reward_mnas_soft,
+)
 
 
 def test_mnas_soft():

@@ -4,9 +4,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-from jaxnas.controller import (ProbabilityHistory, ema_init, ema_update, ema_value, init_logits,
-                               periodic_ema_update, reinforce_controller)
+from jaxnas.controller import (
+    ProbabilityHistory,
+    ema_init,
+    ema_update,
+    ema_value,
+    init_logits,
+    periodic_ema_update,
+    reinforce_controller,
+)
 from jaxnas.searchspace import get_space
 
 

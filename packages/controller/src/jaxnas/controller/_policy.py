@@ -16,12 +16,9 @@ All functions are pure and jittable; ``structure`` is a constant (close over it)
 
 from __future__ import annotations
 
-from typing import Optional
-
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from jaxnas.controller._structure import DecisionStructure
 
 
@@ -106,7 +103,7 @@ def decision_entropies(logits: jax.Array) -> jax.Array:
     return -jnp.sum(jnp.exp(logp) * jnp.where(jnp.isfinite(logits), logp, 0.0), axis=-1)
 
 
-def log_prob(logits: jax.Array, archs: jax.Array, structure: Optional[DecisionStructure] = None
+def log_prob(logits: jax.Array, archs: jax.Array, structure: DecisionStructure | None = None
              ) -> jax.Array:
     """Log-probability of architectures under the policy: ``float32[N]`` (scalar for ``[D]``).
 
@@ -128,8 +125,8 @@ def log_prob(logits: jax.Array, archs: jax.Array, structure: Optional[DecisionSt
     return jnp.sum(per_decision, axis=-1)
 
 
-def entropy(logits: jax.Array, structure: Optional[DecisionStructure] = None,
-            archs: Optional[jax.Array] = None) -> jax.Array:
+def entropy(logits: jax.Array, structure: DecisionStructure | None = None,
+            archs: jax.Array | None = None) -> jax.Array:
     """Entropy of the policy, in nats.
 
     Three forms:

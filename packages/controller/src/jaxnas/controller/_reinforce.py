@@ -18,13 +18,13 @@ Shape letters: N architectures, D decisions, C = most choices of any decision.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-
 from jaxnas.controller import _policy
 from jaxnas.controller._ema import EmaState, ema_init, ema_update, ema_value
 from jaxnas.controller._schedules import BASE_LEARNING_RATE, as_schedule
@@ -84,11 +84,11 @@ class Controller(NamedTuple):
 
 
 def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *,
-                         schedule: Optional[object] = None, total_steps: Optional[int] = None,
+                         schedule: object | None = None, total_steps: int | None = None,
                          delay_fraction: float = 0.25, entropy_weight: float = 0.0,
                          baseline_momentum: float = 0.95, hierarchical: bool = True,
-                         optimizer: Optional[optax.GradientTransformation] = None,
-                         axis_name: Optional[str] = None) -> Controller:
+                         optimizer: optax.GradientTransformation | None = None,
+                         axis_name: str | None = None) -> Controller:
     """Builds the TuNAS REINFORCE controller.
 
     Args:

@@ -15,7 +15,7 @@ tracers) they are checked: ``target > 0`` and ``beta < 0``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

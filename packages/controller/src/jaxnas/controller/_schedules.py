@@ -14,7 +14,7 @@ sampled architectures per step).
 
 from __future__ import annotations
 
-from typing import Callable, Union
+from collections.abc import Callable
 
 import numpy as np
 import optax
@@ -82,7 +82,7 @@ def rl_schedule(learning_rate: float, total_steps: int, kind: str = "exponential
     return optax.join_schedules([optax.constant_schedule(0.0), after], boundaries=[delay])
 
 
-def as_schedule(learning_rate: Union[float, Callable], total_steps=None, schedule=None,
+def as_schedule(learning_rate: float | Callable, total_steps=None, schedule=None,
                 delay_fraction: float = 0.25) -> optax.ScalarOrSchedule:
     """Resolves the factory's ``learning_rate`` / ``schedule`` arguments to an optax rate.
 

@@ -89,7 +89,7 @@ class DecisionStructure:
         """``bool[D, C]``: which padded columns are real choices."""
         return np.arange(self.max_choices)[None, :] < self.num_choices[:, None]
 
-    def flat(self) -> "DecisionStructure":
+    def flat(self) -> DecisionStructure:
         """The same decisions with every parent link removed (all always active)."""
         return DecisionStructure(self.num_choices)
 

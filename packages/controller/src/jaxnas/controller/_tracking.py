@@ -11,7 +11,6 @@ Shape letters: T recorded steps, D decisions, C = most choices of any decision.
 from __future__ import annotations
 
 import numpy as np
-
 from jaxnas.controller._policy import probabilities
 
 
