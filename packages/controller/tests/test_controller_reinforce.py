@@ -190,8 +190,12 @@ def test_hierarchical_false_counts_every_decision():
 def test_errors_name_the_culprit():
     ctrl = reinforce_controller(SKIP, 1e-2)
     state = ctrl.init()
-    with pytest.raises(ValueError, match=r"archs must be int\[N, 4\]"):
+    with pytest.raises(ValueError, match=r"update: architectures must be int\[N, 4\] or int\[4\], got shape \(2, 3\)"):
         ctrl.update(state, jnp.zeros((2, 3), jnp.int32), jnp.zeros(2))
+    with pytest.raises(ValueError, match=r"update: archs must be int\[N, 4\]"):
+        ctrl.update(state, jnp.zeros(4, jnp.int32), jnp.zeros(1))
+    with pytest.raises(TypeError, match="update: architectures must be integer choice indices, got dtype float32"):
+        ctrl.update(state, jnp.zeros((2, 4)), jnp.zeros(2))
     with pytest.raises(ValueError, match=r"rewards must be float\[N\] with N = 2"):
         ctrl.update(state, jnp.zeros((2, 4), jnp.int32), jnp.zeros(3))
     with pytest.raises(ValueError, match="needs total_steps"):

@@ -82,7 +82,7 @@ def active_mask(structure: DecisionStructure, archs: jax.Array) -> jax.Array:
     Array([[ True,  True],
            [False,  True]], dtype=bool)
     """
-    archs = jnp.asarray(archs)
+    archs = check_archs(archs, structure.num_decisions, "active_mask")
     root = jnp.asarray(structure.parent < 0)                         # [D]
     safe_parent = jnp.asarray(np.maximum(structure.parent, 0))        # [D]
     picked = jnp.take(archs, safe_parent, axis=-1) == structure.parent_choice  # [..., D]
@@ -118,7 +118,7 @@ def log_prob(logits: jax.Array, archs: jax.Array, structure: DecisionStructure |
     >>> [round(float(v), 4) for v in log_prob(logits, jnp.array([[0, 0], [0, 1]]), s)]
     [-1.7918, -0.6931]
     """
-    archs = jnp.asarray(archs)
+    archs = check_archs(archs, logits.shape[0], "log_prob")
     per_decision = _log_probs(logits)[jnp.arange(logits.shape[0]), archs]          # [..., D]
     if structure is not None and not structure.is_flat:
         per_decision = jnp.where(active_mask(structure, archs), per_decision, 0.0)
@@ -141,6 +141,8 @@ def entropy(logits: jax.Array, structure: DecisionStructure | None = None,
       one the REINFORCE entropy bonus uses).
     """
     h = decision_entropies(logits)                                   # [D]
+    if archs is not None:
+        archs = check_archs(archs, logits.shape[0], "entropy")
     if structure is None or structure.is_flat:
         total = jnp.sum(h)
         return total if archs is None else jnp.broadcast_to(total, jnp.shape(archs)[:-1])
@@ -164,6 +166,17 @@ def active_probability(logits: jax.Array, structure: DecisionStructure) -> jax.A
     for _ in range(structure.depth):
         q = jnp.where(root, 1.0, q[safe_parent] * p_pick)
     return q
+
+
+def check_archs(archs, num_decisions: int, where: str) -> jax.Array:
+    """``archs`` as an integer array ``[..., D]``; shape and dtype are static, so this also works in jit."""
+    archs = jnp.asarray(archs)
+    if not jnp.issubdtype(archs.dtype, jnp.integer):
+        raise TypeError(f"{where}: architectures must be integer choice indices, got dtype {archs.dtype}")
+    if archs.ndim not in (1, 2) or archs.shape[-1] != num_decisions:
+        raise ValueError(f"{where}: architectures must be int[N, {num_decisions}] or int[{num_decisions}], "
+                         f"got shape {archs.shape}")
+    return archs
 
 
 def _check_temperature(temperature) -> None:

@@ -147,9 +147,9 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
         return jnp.mean(loss), logp
 
     def update(state: ControllerState, archs, rewards):
-        archs = jnp.asarray(archs)
+        archs = _policy.check_archs(archs, D, "update")
         rewards = jnp.asarray(rewards, jnp.float32)
-        if archs.ndim != 2 or archs.shape[1] != D:
+        if archs.ndim != 2:
             raise ValueError(f"update: archs must be int[N, {D}] (N sampled architectures), got shape "
                              f"{archs.shape}")
         if rewards.shape != archs.shape[:1]:
