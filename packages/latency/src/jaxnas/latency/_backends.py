@@ -92,7 +92,8 @@ CLOCKS = {"wall": time.perf_counter_ns, "cpu": time.thread_time_ns}
 
 
 def time_callable(run: Callable[[], None], runs: int = 20, warmup: int = 5,
-                  min_time_s: float = 0.1, max_runs: int = 1000, clock: str = "wall") -> Timing:
+                  min_time_s: float = 0.1, max_runs: int = 1000, clock: str = "wall",
+                  between: Callable[[], None] | None = None) -> Timing:
     """Times ``run()`` after ``warmup`` calls: at least ``runs`` timed calls and ``min_time_s``.
 
     Very fast ops get more than ``runs`` calls (up to ``max_runs``) so that
@@ -103,6 +104,7 @@ def time_callable(run: Callable[[], None], runs: int = 20, warmup: int = 5,
         thread: on a loaded machine it leaves out the time the thread waited
         for a core, which wall time of a long run always includes; only
         meaningful when ``run`` computes in the calling thread).
+      between: called (untimed) before every call, e.g. to evict caches.
     """
     if clock not in CLOCKS:
         raise ValueError(f"clock: expected one of {sorted(CLOCKS)}, got {clock!r}")
@@ -112,6 +114,8 @@ def time_callable(run: Callable[[], None], runs: int = 20, warmup: int = 5,
     samples = []
     start = time.perf_counter()
     while len(samples) < runs or (time.perf_counter() - start < min_time_s and len(samples) < max_runs):
+        if between is not None:
+            between()
         t0 = now()
         run()
         samples.append((now() - t0) / 1e6)
@@ -139,6 +143,23 @@ def versions(*dists: str) -> dict:
         except importlib.metadata.PackageNotFoundError:
             out[d] = None
     return out
+
+
+def l2_cache_bytes(default: int = 1 << 20) -> int:
+    """Size of CPU 0's level-2 cache from sysfs (``default`` where it cannot be read)."""
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for index in sorted(os.listdir(base)):
+            with open(os.path.join(base, index, "level")) as f:
+                if f.read().strip() != "2":
+                    continue
+            with open(os.path.join(base, index, "size")) as f:
+                text = f.read().strip().upper()
+            scale = {"K": 1 << 10, "M": 1 << 20}.get(text[-1], 1)
+            return int(text.rstrip("KM")) * scale
+    except (OSError, ValueError):
+        pass
+    return default
 
 
 def host_provenance() -> dict:
