@@ -142,7 +142,7 @@ def plot_search(workdir: str, decision_names: list[str], target: float, unit: st
             ax.set_title(decision_names[d], fontsize=6)
             ax.tick_params(labelsize=5)
         fig.suptitle("choice probabilities per decision", fontsize=9)
-        fig.tight_layout()
+        fig.subplots_adjust(hspace=0.6, wspace=0.3)  # tight_layout takes seconds on a big grid
         path = os.path.join(workdir, "probabilities.png")
         fig.savefig(path, dpi=90)
         plt.close(fig)

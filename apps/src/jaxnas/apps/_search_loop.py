@@ -21,7 +21,6 @@ B images per group.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Callable, NamedTuple
 
 import jax
@@ -180,17 +179,12 @@ def factorized_cost_fn(cost, scale: float = 1.0, offset: float = 0.0) -> Callabl
     return fn
 
 
-@functools.partial(jax.jit, static_argnums=(0,))
-def _mean_info(n, infos):
-    return jax.tree_util.tree_map(lambda *xs: jnp.mean(jnp.stack([jnp.mean(x) for x in xs])), *infos)
-
-
 def summarize(infos: list) -> dict:
     """Means over the steps since the last log of every ``StepInfo`` field (host floats)."""
     if not infos:
         return {}
-    mean = _mean_info(len(infos), infos)
-    return {k: float(v) for k, v in mean._asdict().items()}
+    host = jax.device_get(infos)
+    return {k: float(np.mean([np.mean(getattr(i, k)) for i in host])) for k in StepInfo._fields}
 
 
 def make_quality_fn(task: SearchTask, mesh, groups_per_device: int):

@@ -10,7 +10,10 @@ from jaxnas.apps.classification._model import SupernetFns
 from jaxnas.apps.classification._model import classification_task
 from jaxnas.apps.classification._model import cross_entropy
 from jaxnas.apps.classification._model import supernet_fns
+from jaxnas.apps.classification._random import random_search
+from jaxnas.apps.classification._random import sample_in_window
 from jaxnas.apps.classification._search import search
+from jaxnas.apps.classification._train import train
 from jaxnas.apps.classification._summary import DEFAULT_CONFIGS
 from jaxnas.apps.classification._summary import summarize_result
 
@@ -25,7 +28,10 @@ __all__ = [
     "classification_task",
     "cross_entropy",
     "default_dropout",
+    "random_search",
+    "sample_in_window",
     "search",
     "summarize_result",
     "supernet_fns",
+    "train",
 ]

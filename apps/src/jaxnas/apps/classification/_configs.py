@@ -74,6 +74,7 @@ class SearchConfig:
     log_every: int = 100
     checkpoint_every: int = 1000
     eval_batches: int = 0                # final one-shot eval batches of the argmax (0 = whole split)
+    plots: bool = True                   # PNG plots at the end
 
     def validate(self):
         _positive(self, "steps", "per_device_batch", "validation_multiplier", "log_every", "checkpoint_every")

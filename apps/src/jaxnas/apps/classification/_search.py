@@ -102,6 +102,7 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
     step_fn = make_search_step(task, controller, optimizer, schedule, cost.jax_fn,
                                lambda q, c: reward(q, c, target, beta), mesh, settings)
     quality_fn = make_quality_fn(task, mesh, G)
+    policy_fn = jax.jit(lambda c: (controller.argmax(c), controller.probabilities(c)))
 
     key = jax.random.PRNGKey(config.seed)
     k_init, k_run = jax.random.split(key)
@@ -133,8 +134,7 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
             n_steps = len(infos)
             infos = []
             now = time.time()
-            argmax = np.asarray(dist.to_host(controller.argmax(state.controller)))
-            probs = np.asarray(dist.to_host(controller.probabilities(state.controller)))
+            argmax, probs = (np.asarray(dist.to_host(x)) for x in policy_fn(state.controller))
             row = {"loss": scalars["loss"], "quality": scalars["quality"], "reward": scalars["reward"],
                    "baseline": scalars["baseline"], "cost_sampled": scalars["cost"],
                    "cost_argmax": float(cost.predict(argmax)[0]), "entropy": scalars["entropy"],
@@ -153,7 +153,7 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
     writer.close()
 
     # The result: the argmax architecture, its cost, and its accuracy with the shared weights.
-    argmax = np.asarray(dist.to_host(controller.argmax(state.controller)))
+    argmax = np.asarray(dist.to_host(policy_fn(state.controller)[0]))
     archs = jnp.asarray(np.repeat(argmax[None], A, axis=0))
     eval_stream = data.stream("validation", A * b * config.validation_multiplier, pre, train=False,
                               seed=config.seed + 2, process_index=pi, process_count=pc)
@@ -183,5 +183,7 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
                        "block_string": result["block_string"]}, f, indent=1)
         with open(os.path.join(workdir, "result.json"), "w") as f:
             json.dump(result, f, indent=1)
-        plot_search(workdir, [f"{d.index}:{d.kind}:{d.path}" for d in space.decisions], cost.target, cost.unit)
+        if config.plots:
+            plot_search(workdir, [f"{d.index}:{d.kind}:{d.path}" for d in space.decisions], cost.target,
+                        cost.unit)
     return result

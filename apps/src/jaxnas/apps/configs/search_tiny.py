@@ -9,4 +9,4 @@ def get_config():
                         holdout_fraction=0.25),
         optim=OptimConfig(warmup_fraction=0.1),
         space="proxylessnas_micro", steps=8, per_device_batch=4, archs_per_step=2,
-        controller_lr_per_256=0.5, target=2.0, log_every=2, checkpoint_every=4, eval_batches=2)
+        controller_lr_per_256=0.5, target=2.0, log_every=2, checkpoint_every=4, eval_batches=2, plots=False)

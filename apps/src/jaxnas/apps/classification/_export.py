@@ -1,0 +1,74 @@
+"""Export of a trained network: params + architecture, and a TFLite file.
+
+The TFLite file is converted from the jax forward pass (inference mode, moving BN
+statistics) with ``jax2tf`` in graph mode and ``tf.lite.TFLiteConverter``; the
+depthwise convolutions use ``lax`` so they become TFLite ``DEPTHWISE_CONV_2D``.
+Input: float32 ``[1, R, R, 3]`` normalised as ``model.json`` says; output: logits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import jax
+import numpy as np
+
+
+def flatten_params(tree) -> dict:
+    """``{"scope/name": array}`` of a nested dict (Haiku params or state)."""
+    out = {}
+    for path, x in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        out["/".join(str(getattr(k, "key", k)) for k in path)] = np.asarray(x)
+    return out
+
+
+def unflatten_params(flat: dict) -> dict:
+    """Inverse of :func:`flatten_params` for Haiku's two-level dicts."""
+    out: dict = {}
+    for name, x in flat.items():
+        scope, _, leaf = name.rpartition("/")
+        out.setdefault(scope, {})[leaf] = x
+    return out
+
+
+def export_model(folder: str, space, arch, num_classes: int, config, params, bn_state, tflite: bool = True) -> list:
+    """Writes ``params.npz``, ``model.json`` and (``tflite``) ``model.tflite``; returns the paths."""
+    os.makedirs(folder, exist_ok=True)
+    r = config.data.resolution
+    np.savez(os.path.join(folder, "params.npz"), **{f"params/{k}": v for k, v in flatten_params(params).items()},
+             **{f"state/{k}": v for k, v in flatten_params(bn_state).items()})
+    meta = {"space": space.name, "arch": space.format(arch), "num_classes": num_classes, "resolution": r,
+            "mean": list(config.data.mean), "std": list(config.data.std), "bn_eps": config.bn_eps,
+            "input": f"float32[1, {r}, {r}, 3], (pixels - mean) / std", "output": f"float32[1, {num_classes}] logits"}
+    with open(os.path.join(folder, "model.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    paths = [os.path.join(folder, "params.npz"), os.path.join(folder, "model.json")]
+    if tflite:
+        path = os.path.join(folder, "model.tflite")
+        with open(path, "wb") as f:
+            f.write(tflite_bytes(space, arch, num_classes, r, config.bn_momentum, config.bn_eps, params, bn_state))
+        paths.append(path)
+    return paths
+
+
+def tflite_bytes(space, arch, num_classes: int, resolution: int, bn_momentum: float, bn_eps: float, params,
+                 bn_state) -> bytes:
+    """The float32 TFLite model (batch 1) of the child network with these weights."""
+    import tensorflow as tf
+    from jax.experimental import jax2tf
+
+    from jaxnas.apps.classification._train import child_network
+    net = child_network(space, arch, num_classes, 0.0, bn_momentum, bn_eps, depthwise_impl="lax")
+
+    def forward(images):
+        return net.apply(params, bn_state, None, images, False)[0]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        converted = jax2tf.convert(forward, native_serialization=False, with_gradient=False)
+    fn = tf.function(converted, input_signature=[tf.TensorSpec((1, resolution, resolution, 3), tf.float32)],
+                     autograph=False)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
+    return converter.convert()
