@@ -5,7 +5,6 @@ import os
 
 import pytest
 
-TINY, RESOLUTION, NUM_CLASSES = "latency_tiny", 32, 10  # registered in conftest.py
 from jaxnas.latency import (
     SCHEMA_VERSION,
     Calibration,
@@ -17,6 +16,8 @@ from jaxnas.latency import (
     space_ops,
 )
 from jaxnas.searchspace import ConcreteOp
+
+TINY, RESOLUTION, NUM_CLASSES = "latency_tiny", 32, 10  # registered in conftest.py
 
 
 def _table(path=None):

@@ -9,26 +9,34 @@ LiteRT and jax are imported by the backends that use them, when they are made.
 73
 """
 
-from jaxnas.latency._backends import (
-    Backend,
-    get_backend,
-    list_backends,
-    register_backend,
-    time_callable,
-)
+from jaxnas.latency._backends import Backend
+from jaxnas.latency._backends import get_backend
+from jaxnas.latency._backends import list_backends
+from jaxnas.latency._backends import register_backend
+from jaxnas.latency._backends import time_callable
 from jaxnas.latency._build import build_table
-from jaxnas.latency._export import export_models, import_table
-from jaxnas.latency._predict import LatencyModel, latency_model, network_latency
-from jaxnas.latency._signatures import op_from_key, signature_key, space_ops
-from jaxnas.latency._stats import kendall, pearson, spearman
-from jaxnas.latency._table import (
-    SCHEMA_VERSION,
-    Calibration,
-    LatencyTable,
-    MissingSignatureError,
-    Timing,
-)
-from jaxnas.latency._validate import calibrate_table, summarize, validate_table
+from jaxnas.latency._examples import example_tables
+from jaxnas.latency._examples import load_example
+from jaxnas.latency._examples import load_example_report
+from jaxnas.latency._export import export_models
+from jaxnas.latency._export import import_table
+from jaxnas.latency._predict import latency_model
+from jaxnas.latency._predict import LatencyModel
+from jaxnas.latency._predict import network_latency
+from jaxnas.latency._signatures import op_from_key
+from jaxnas.latency._signatures import signature_key
+from jaxnas.latency._signatures import space_ops
+from jaxnas.latency._stats import kendall
+from jaxnas.latency._stats import pearson
+from jaxnas.latency._stats import spearman
+from jaxnas.latency._table import SCHEMA_VERSION
+from jaxnas.latency._table import Calibration
+from jaxnas.latency._table import LatencyTable
+from jaxnas.latency._table import MissingSignatureError
+from jaxnas.latency._table import Timing
+from jaxnas.latency._validate import calibrate_table
+from jaxnas.latency._validate import summarize
+from jaxnas.latency._validate import validate_table
 from jaxnas.latency._version import __version__
 
 __all__ = [
@@ -42,12 +50,15 @@ __all__ = [
     "__version__",
     "build_table",
     "calibrate_table",
+    "example_tables",
     "export_models",
     "get_backend",
     "import_table",
     "kendall",
     "latency_model",
     "list_backends",
+    "load_example",
+    "load_example_report",
     "network_latency",
     "op_from_key",
     "pearson",
