@@ -65,6 +65,21 @@ def test_build_refuses_a_table_of_other_settings(tmp_path, tiny, fake):
         build_table(tiny, fake, 64, NUM_CLASSES, out=path, progress=False, log=None)
 
 
+def test_build_extends_a_table_with_another_space(tmp_path, tiny, fake_cls):
+    from jaxnas.searchspace import Activation, Block, Conv, GlobalPool, OneOf, Space
+
+    path = str(tmp_path / "t.json")
+    _build(tiny, fake_cls(), path, log=None)
+    other = Space("latency_other", (Block([Conv(OneOf((3, 7), "op"), 2), Activation("relu"), GlobalPool()],
+                                          OneOf((8,), "filters")),), 8)
+    backend = fake_cls()
+    table = _build(other, backend, path, log=None)
+    # Its 3x3 conv to 8 channels is in the tiny table already; the 7x7 conv, pool and head are new.
+    assert len(backend.measured) == len(space_ops(other, RESOLUTION, NUM_CLASSES)) - 1
+    assert table.provenance["space"] == TINY and table.provenance["extra_spaces"] == ["latency_other"]
+    latency_model(LatencyTable.load(path), other)  # every op of both spaces is there
+
+
 def test_build_checks_its_arguments(tiny):
     with pytest.raises(TypeError, match="backend must provide name, batch, dtype"):
         build_table(tiny, object(), RESOLUTION, NUM_CLASSES, progress=False, log=None)

@@ -18,8 +18,6 @@ from jaxnas.latency._signatures import space_ops
 from jaxnas.latency._table import LatencyTable
 from jaxnas.searchspace import Space
 
-# These must match for a table on disk to be resumed instead of overwritten.
-_RESUME_FIELDS = ("backend", "space", "resolution", "num_classes", "batch", "dtype")
 
 
 def build_table(space: Space, backend: Backend, resolution: int = 224, num_classes: int = 1000,
@@ -32,8 +30,10 @@ def build_table(space: Space, backend: Backend, resolution: int = 224, num_class
       backend: a :class:`Backend` (e.g. ``get_backend("litert")``).
       resolution: input size of the networks.
       num_classes: classifier outputs.
-      out: table path; if it exists, the build resumes from it (its space,
-        backend, resolution, classes, batch and dtype must match).
+      out: table path; if it exists, the build resumes from it (its backend,
+        resolution, classes, batch and dtype must match). A table of another
+        space is extended with this space's missing ops (listed in
+        ``provenance["extra_spaces"]``), so one table can serve several spaces.
       progress: show a tqdm progress bar with ETA.
       save_every_s: most seconds between two atomic saves.
       log: where the one-line summary goes (None: silent).
@@ -50,8 +50,9 @@ def build_table(space: Space, backend: Backend, resolution: int = 224, num_class
         raise TypeError(f"build_table: backend must provide name, batch, dtype, provenance() and "
                         f"measure(ops); got {type(backend).__name__}")
     ops = space_ops(space, resolution, num_classes)
-    wanted = {"backend": backend.name, "space": space.name, "resolution": resolution,
-              "num_classes": num_classes, "batch": backend.batch, "dtype": backend.dtype}
+    # These must match for a table on disk to be resumed instead of overwritten.
+    wanted = {"backend": backend.name, "resolution": resolution, "num_classes": num_classes,
+              "batch": backend.batch, "dtype": backend.dtype}
     if out is not None and os.path.exists(out):
         table = LatencyTable.load(out)
         diff = {k: (table.provenance.get(k), v) for k, v in wanted.items() if table.provenance.get(k) != v}
@@ -59,8 +60,12 @@ def build_table(space: Space, backend: Backend, resolution: int = 224, num_class
             raise ValueError(f"build_table: {out} was built with other settings "
                              f"({', '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in diff.items())}); "
                              "pass another --out to build a new table")
+        extra = table.provenance.setdefault("extra_spaces", [])
+        if space.name != table.space and space.name not in extra:
+            extra.append(space.name)
     else:
-        table = LatencyTable({**backend.provenance(), **wanted}, path=out)
+        table = LatencyTable({**backend.provenance(), **wanted, "space": space.name, "extra_spaces": []},
+                             path=out)
     todo = [op for op in ops if op not in table]
     if log:
         log(f"{space.name} at {resolution}px: {len(ops)} distinct op signatures, "
