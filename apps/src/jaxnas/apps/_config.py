@@ -80,11 +80,24 @@ def override(config, key: str, text: str):
             raise ValueError(f"config key {head!r} is not a group; cannot set {key!r}")
         return dataclasses.replace(config, **{head: override(old, rest, text)})
     value = _parse_value(text)
-    return dataclasses.replace(config, **{head: _check_type(key, old, value, text)})
+    declared = str(next(f.type for f in dataclasses.fields(config) if f.name == head))
+    return dataclasses.replace(config, **{head: _check_type(key, declared, old, value, text)})
 
 
-def _check_type(key: str, old, value, text: str):
-    if old is None or value is None:
+_KINDS = {"str": "", "float": 0.0, "int": 0, "bool": False, "tuple": ()}
+
+
+def _check_type(key: str, declared: str, old, value, text: str):
+    """``value`` if it fits the field's declared type (``object`` fields take any literal)."""
+    if declared in ("object", "Any"):
+        return value
+    if declared.startswith("Optional["):
+        if value is None:
+            return value
+        declared = declared[len("Optional["):-1]
+    if declared in _KINDS:
+        old = _KINDS[declared] if old is None else old
+    if old is None:
         return value
     if isinstance(old, bool):
         if not isinstance(value, bool):
