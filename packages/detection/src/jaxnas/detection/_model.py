@@ -37,6 +37,7 @@ class DetectionModel(hk.Module):
       backbone: callable returning a dict with ``'C4'`` (stride 16) and ``'C5'`` (stride 32).
       num_classes: ``K`` object classes.
       extra_depths: SSDLite extra-layer widths.
+      depthwise_fn: depthwise kernel of the head (see :class:`SSDLiteHead`).
       name: module name.
 
     Call with ``(images [B, S, S, 3], is_training, **backbone_kwargs)``; returns
@@ -48,8 +49,8 @@ class DetectionModel(hk.Module):
     >>> f = hk.transform_with_state(
     ...     lambda x: DetectionModel(backbone, num_classes=2)(x, is_training=True))
     >>> x = jnp.zeros((1, 64, 64, 3))
-    >>> params, state = jax.jit(f.init)(jax.random.PRNGKey(0), x)
-    >>> [a.shape for a in jax.jit(f.apply)(params, state, None, x)[0]]
+    >>> params, state = jax.eval_shape(f.init, jax.random.PRNGKey(0), x)
+    >>> [a.shape for a in jax.eval_shape(f.apply, params, state, None, x)[0]]
     [(1, 96, 4), (1, 96, 3)]
     >>> DetectionModel.anchors(64).shape
     (96, 4)
@@ -60,6 +61,7 @@ class DetectionModel(hk.Module):
         backbone: Backbone,
         num_classes: int,
         extra_depths: Sequence[int] = DEFAULT_EXTRA_DEPTHS,
+        depthwise_fn: Callable | None = None,
         name: str | None = None,
     ):
         super().__init__(name=name)
@@ -68,6 +70,7 @@ class DetectionModel(hk.Module):
         self.backbone = backbone
         self.num_classes = num_classes
         self.extra_depths = tuple(extra_depths)
+        self.depthwise_fn = depthwise_fn
 
     def __call__(self, images, is_training: bool, **backbone_kwargs: Any):
         if images.ndim != 4:
@@ -78,7 +81,9 @@ class DetectionModel(hk.Module):
                 f"the backbone returned {type(endpoints).__name__}, not a dict of endpoints; wrap it "
                 "so that it returns {'C4': ..., 'C5': ...}."
             )
-        head = SSDLiteHead(self.num_classes, self.extra_depths, name="ssdlite")
+        head = SSDLiteHead(
+            self.num_classes, self.extra_depths, depthwise_fn=self.depthwise_fn, name="ssdlite"
+        )
         return head(endpoints, is_training)
 
     @staticmethod
