@@ -57,6 +57,18 @@ def test_predictor_equals_brute_force_in_tunas_spaces(name):
                                   [network_latency(table, space, a) for a in archs])
 
 
+def test_single_architectures_and_a_last_chunk_of_one_are_exact():
+    # 26 slots: numpy would sum a lone [26, 1] column pairwise; the predictor must not.
+    space = get_space("proxylessnas")
+    table = _random_table(space, 224, 1000, seed=5)
+    model = latency_model(table, space)
+    archs = space.sample(np.random.default_rng(4), 16385)  # chunks of 16384 and 1
+    batch = model.predict(archs)
+    for i in (0, 1, 2, 16384):
+        brute = network_latency(table, space, archs[i])
+        assert model.predict(archs[i])[0] == brute and batch[i] == brute
+
+
 def test_vectorised_equals_loop_and_per_slot(tiny):
     table = _random_table(tiny, RESOLUTION, NUM_CLASSES, seed=3)
     model = latency_model(table, tiny)

@@ -7,9 +7,11 @@ latency. Predicting is then, for the ``[N, D]`` architectures,
     index[p, n] = offset[p] + sum_j arch[n, deps[p, j]] * radix[p, j]
     latency[n]  = sum_p table[index[p, n]]
 
-The sum runs over the slot axis of a ``[P, N]`` array, which numpy reduces
-slot after slot, in network order: the result equals, bit for bit, the plain
-per-op sum ``sum(table.lookup(op) for op in space.network(arch))``.
+The sum runs over the slot (outer) axis of a ``[P, N]`` array, which numpy
+reduces row after row, slot after slot in network order: the result equals, bit
+for bit, the plain per-op sum ``sum(table.lookup(op) for op in space.network(arch))``.
+A ``[P, 1]`` array would be reduced as one contiguous vector, pairwise, and
+differ in the last bits, so a single architecture is predicted as two copies.
 
 Shape letters: N architectures, D decisions, P slots, J most decisions per slot.
 """
@@ -112,7 +114,11 @@ def latency_model(table: LatencyTable, space: Space | None = None) -> LatencyMod
         total = np.empty(a.shape[0], dtype=np.float64)
         # Chunks keep the [P, chunk] index arrays in cache (about 2x faster than one big pass).
         for start in range(0, a.shape[0], _CHUNK):
-            total[start:start + _CHUNK] = cost.table[indices(a[start:start + _CHUNK])].sum(axis=0)
+            chunk = a[start:start + _CHUNK]
+            idx = indices(chunk)
+            if idx.shape[1] == 1:  # see the module docstring: keep the slot axis an outer axis
+                idx = np.repeat(idx, 2, axis=1)
+            total[start:start + len(chunk)] = cost.table[idx].sum(axis=0)[:len(chunk)]
         return total
 
     def per_slot(archs) -> np.ndarray:
