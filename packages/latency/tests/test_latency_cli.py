@@ -84,3 +84,27 @@ def test_import_does_not_load_jax_or_tensorflow():
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_import_command_builds_a_table_and_its_report(tmp_path, tiny, capsys):
+    from jaxnas.latency import signature_key, space_ops
+
+    ops = space_ops(tiny, RESOLUTION, NUM_CLASSES)
+    archs = [tiny.format(a) for a in tiny.sample(np.random.default_rng(0), 4)]
+    manifest = {"schema": "jaxnas-latency-export", "schema_version": 1, "space": TINY, "resolution": RESOLUTION,
+                "num_classes": NUM_CLASSES, "batch": 1, "dtype": "float32",
+                "ops": [{"id": signature_key(op)} for op in ops],
+                "networks": [{"id": f"net_{i}", "arch": a} for i, a in enumerate(archs)]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    rows = [f"{signature_key(op)},{0.25 + i / 8}" for i, op in enumerate(ops)]
+    rows += [f"net_{i},{10 + i}" for i in range(4)]
+    (tmp_path / "phone.csv").write_text("id,latency_ms\n" + "\n".join(rows) + "\n")
+    out = str(tmp_path / "phone.json")
+    assert main(["import", "--manifest", str(tmp_path / "manifest.json"), "--csv", str(tmp_path / "phone.csv"),
+                 "--out", out, "--device", "Pixel 1"]) == 0
+    printed = capsys.readouterr().out
+    assert f"45 entries in {out}" in printed and "validation on 4 imported networks" in printed
+    assert (tmp_path / "phone.validation.json").exists()
+    assert LatencyTable.load(out).provenance["device"] == "Pixel 1"
+    assert main(["validate", "--table", out]) == 2
+    assert "this table was imported" in capsys.readouterr().err
