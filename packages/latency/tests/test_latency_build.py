@@ -76,7 +76,7 @@ def test_build_extends_a_table_with_another_space(tmp_path, tiny, fake_cls):
     table = _build(other, backend, path, log=None)
     # Its 3x3 conv to 8 channels is in the tiny table already; the 7x7 conv, pool and head are new.
     assert len(backend.measured) == len(space_ops(other, RESOLUTION, NUM_CLASSES)) - 1
-    assert table.provenance["space"] == TINY and table.provenance["extra_spaces"] == ["latency_other"]
+    assert table.spaces == (TINY, "latency_other")
     latency_model(LatencyTable.load(path), other)  # every op of both spaces is there
 
 

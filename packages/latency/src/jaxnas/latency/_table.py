@@ -102,6 +102,11 @@ class LatencyTable:
         return self.provenance["space"]
 
     @property
+    def spaces(self) -> tuple:
+        """Every space the table was built for (``build`` can extend a table with more)."""
+        return (self.space, *self.provenance.get("extra_spaces", ()))
+
+    @property
     def resolution(self) -> int:
         return int(self.provenance["resolution"])
 
