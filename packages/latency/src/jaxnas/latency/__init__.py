@@ -11,6 +11,7 @@ LiteRT and jax are imported by the backends that use them, when they are made.
 
 from jaxnas.latency._backends import Backend
 from jaxnas.latency._backends import get_backend
+from jaxnas.latency._backends import l2_cache_bytes
 from jaxnas.latency._backends import list_backends
 from jaxnas.latency._backends import register_backend
 from jaxnas.latency._backends import time_callable
@@ -55,6 +56,7 @@ __all__ = [
     "get_backend",
     "import_table",
     "kendall",
+    "l2_cache_bytes",
     "latency_model",
     "list_backends",
     "load_example",

@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, default=None, help="litert interpreter threads (default 1)")
     b.add_argument("--runs", type=int, default=None, help="timed runs per op (>= 20)")
     b.add_argument("--cache-dir", default=None, help="litert: keep converted .tflite models here")
+    b.add_argument("--flush-bytes", type=int, default=None,
+                   help="litert: rewrite this many bytes before each timed op run (default 0)")
     b.add_argument("--clock", choices=("cpu", "wall"), default=None,
                    help="litert: thread CPU time (default with 1 thread) or wall time")
     b.add_argument("--no-progress", action="store_true")
@@ -95,7 +97,7 @@ def _build(args) -> int:
 
     space = _space(args.space)  # bad names fail before a backend loads TensorFlow
     options = {k: v for k, v in (("threads", args.threads), ("runs", args.runs), ("cache_dir", args.cache_dir),
-                                 ("clock", args.clock)) if v is not None}
+                                 ("clock", args.clock), ("flush_bytes", args.flush_bytes)) if v is not None}
     backend = get_backend(args.backend, **options)
     table = build_table(space, backend, args.resolution, args.num_classes, out=args.out,
                         progress=not args.no_progress)

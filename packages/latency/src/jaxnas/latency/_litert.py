@@ -18,12 +18,7 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from jaxnas.latency._backends import (
-    host_provenance,
-    l2_cache_bytes,
-    time_callable,
-    versions,
-)
+from jaxnas.latency._backends import host_provenance, time_callable, versions
 from jaxnas.latency._signatures import signature_key
 from jaxnas.latency._table import Timing
 from jaxnas.searchspace import ConcreteOp
@@ -135,12 +130,12 @@ class LiteRTBackend:
       batch: input batch.
       cache_dir: where converted models are kept (by op signature or network
         hash) so a re-run or an export does not convert again; None = no cache.
-      flush_bytes: before every timed run of a single op, write a buffer of
-        this size (default: 4 x the L2 cache; 0 = off). Inside a network an
-        op finds its weights evicted by the layers before it; timed alone in a
-        loop it would find them cached and look faster. On this project's CPU
-        this moved the mean ratio sum-of-ops / whole network from about 0.91 to
-        0.99 (10 ProxylessNAS networks). Whole networks are timed without it.
+      flush_bytes: before every timed run of a single op, rewrite a buffer of
+        this many bytes (e.g. ``4 * l2_cache_bytes()``), so that the op finds
+        its weights evicted as it would inside a network. Off (0) by default:
+        in an interleaved A/B on this project's CPU (20 ProxylessNAS networks)
+        it left the mean ratio sum-of-ops / whole network unchanged (0.968 with,
+        0.969 without). Whole networks are never flushed.
       clock: ``cpu`` (thread CPU time, the default with 1 thread: the
         interpreter then computes in the calling thread, and CPU time is not
         inflated when other processes share the cores) or ``wall``.
@@ -151,7 +146,7 @@ class LiteRTBackend:
 
     def __init__(self, threads: int = 1, runs: int = 20, warmup: int = 5, min_time_s: float = 0.1,
                  batch: int = 1, cache_dir: str | None = None, clock: str | None = None,
-                 flush_bytes: int | None = None):
+                 flush_bytes: int = 0):
         for field, value in (("threads", threads), ("runs", runs), ("batch", batch)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"litert backend: {field} must be a positive int, got {value!r}")
@@ -160,7 +155,9 @@ class LiteRTBackend:
         self.threads, self.runs, self.warmup, self.min_time_s = threads, runs, warmup, min_time_s
         self.batch = batch
         self.cache_dir = cache_dir
-        self.flush_bytes = 4 * l2_cache_bytes() if flush_bytes is None else int(flush_bytes)
+        if isinstance(flush_bytes, bool) or not isinstance(flush_bytes, int) or flush_bytes < 0:
+            raise ValueError(f"litert backend: flush_bytes must be an int >= 0, got {flush_bytes!r}")
+        self.flush_bytes = flush_bytes
         self._flush = np.zeros(self.flush_bytes // 4, dtype=np.float32) if self.flush_bytes > 0 else None
         self.clock = clock or ("cpu" if threads == 1 else "wall")
         if self.clock not in ("cpu", "wall"):
