@@ -23,18 +23,16 @@ def toy_model(num_classes: int = 10, width: int = 8) -> SupernetFns:
                 "dense": jax.random.normal(k2, (width, num_classes)) * 0.1,
                 "bias": jnp.zeros((num_classes,))}
 
-    def logits(params, images, arch, key, op_p, filter_p):
+    def apply(params, images, arch, key, op_p, filter_p):
         h = jax.lax.conv_general_dilated(images, params["conv"], (2, 2), "SAME",
                                          dimension_numbers=("NHWC", "HWIO", "NHWC"))
         h = (h - h.mean((0, 1, 2))) / jnp.sqrt(h.var((0, 1, 2)) + 1e-3)   # batch statistics
         gate = 1.0 + 0.05 * jnp.sum(arch) + 0.1 * op_p + 0.1 * filter_p
         noise = jax.random.uniform(jax.random.wrap_key_data(key), ()) * 0.01
-        return jnp.mean(jax.nn.relu(h * gate), (1, 2)) @ params["dense"] + params["bias"] + noise
+        logits = jnp.mean(jax.nn.relu(h * gate), (1, 2)) @ params["dense"] + params["bias"] + noise
+        return logits, jnp.sum(params["conv"] ** 2)
 
-    def l2(params, arch):
-        return jnp.sum(params["conv"] ** 2) * (1.0 + 0.0 * jnp.sum(arch))
-
-    return SupernetFns(init, logits, l2)
+    return SupernetFns(init, apply)
 
 
 @pytest.fixture(scope="session")

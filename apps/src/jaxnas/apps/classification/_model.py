@@ -21,20 +21,32 @@ class SupernetFns(NamedTuple):
 
     Attributes:
       init: ``(key, images [B, R, R, 3]) -> params``.
-      logits: ``(params, images, arch int32[D], key, op_p, filter_p) -> float32[B, K]``
-        (batch statistics; op/filter warmup with probabilities ``op_p``/``filter_p``).
-      l2: ``(params, arch) -> float32[]``: sum of squares of the conv kernels ``arch`` uses.
+      apply: ``(params, images, arch int32[D], key uint32[2], op_p, filter_p) -> (logits float32[B, K], l2)``
+        with batch statistics, op/filter warmup with probabilities ``op_p``/``filter_p``,
+        and ``l2`` the sum of squares of the conv kernels ``arch`` used.
     """
 
     init: Callable
-    logits: Callable
-    l2: Callable
+    apply: Callable
 
 
 def supernet_fns(space, num_classes: int, remat: bool = True) -> SupernetFns:
-    """The jaxnas-supernet supernet of ``space`` as :class:`SupernetFns`."""
-    from jaxnas.apps.classification import _supernet_adapter
-    return _supernet_adapter.make(space, num_classes, remat)
+    """The jaxnas-supernet ``SuperNet`` of ``space`` as :class:`SupernetFns` (BN state is empty: batch stats)."""
+    try:
+        from jaxnas.supernet import SuperNet
+    except ImportError:  # TODO(apps): drop once jaxnas.supernet exports SuperNet
+        from jaxnas.supernet._supernet import SuperNet
+    net = SuperNet(space, num_classes=num_classes, remat=remat, weight_decay=1.0)
+
+    def init(key, images):
+        params, _ = net.init(key, images)
+        return params
+
+    def apply(params, images, arch, key, op_p, filter_p):
+        out, _ = net.apply(params, {}, images, arch, key, op_p, filter_p)
+        return out.logits, out.l2_loss
+
+    return SupernetFns(init, apply)
 
 
 def cross_entropy(logits, labels, num_classes: int, label_smoothing: float = 0.0):
@@ -51,12 +63,12 @@ def classification_task(model: SupernetFns, num_classes: int, weight_decay: floa
         return model.init(key, batch["image"])
 
     def loss(params, batch, arch, key, op_p, filter_p):
-        logits = model.logits(params, batch["image"], arch, key, op_p, filter_p)
-        return cross_entropy(logits, batch["label"], num_classes) + weight_decay * model.l2(params, arch)
+        logits, l2 = model.apply(params, batch["image"], arch, key, op_p, filter_p)
+        return cross_entropy(logits, batch["label"], num_classes) + weight_decay * l2
 
     def quality(params, batch, arch):
         zero = jnp.zeros((), jnp.float32)
-        logits = model.logits(params, batch["image"], arch, jax.random.key_data(jax.random.key(0)), zero, zero)
+        logits, _ = model.apply(params, batch["image"], arch, jax.random.key_data(jax.random.key(0)), zero, zero)
         return jnp.mean((jnp.argmax(logits, -1) == batch["label"]).astype(jnp.float32))
 
     return SearchTask(init, loss, quality)

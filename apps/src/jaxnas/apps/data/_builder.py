@@ -2,7 +2,7 @@
 
 Configs: ``jaxnas_shapes`` (= ``jaxnas_shapes/default``: 64 x 64, 24,000 train and
 4,000 test images, about a minute to prepare on one core) and ``jaxnas_shapes/tiny``
-(32 x 32, 1,200 train and 300 test, for tests). Every image is a pure function of
+(32 x 32, 2,000 train and 300 test, for tests). Every image is a pure function of
 ``(split seed, index)`` (see ``_shapes.render``), so two machines prepare the same
 bytes.
 """
@@ -35,8 +35,8 @@ class JaxnasShapes(tfds.core.GeneratorBasedBuilder):
     RELEASE_NOTES = {"1.0.0": "First release."}
     BUILDER_CONFIGS = [
         ShapesConfig(name="default", description="64 x 64, 24k train / 4k test"),
-        ShapesConfig(name="tiny", description="32 x 32, 1200 train / 300 test (tests)",
-                     size=32, num_train=1_200, num_test=300),
+        ShapesConfig(name="tiny", description="32 x 32, 2000 train / 300 test (tests)",
+                     size=32, num_train=2_000, num_test=300),
     ]
 
     def _info(self) -> tfds.core.DatasetInfo:

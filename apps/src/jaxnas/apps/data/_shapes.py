@@ -96,19 +96,19 @@ def render(label: int, seed: int, index: int, size: int = 64) -> np.ndarray:
         image[...] = image * (1 - alpha) + colour * alpha
 
     # Clutter: small discs and thin bars that overlap the object's area.
-    for _ in range(int(rng.integers(3, 9))):
+    for _ in range(int(rng.integers(1, 6))):
         cx, cy = rng.uniform(0, size, 2)
         colour = rng.uniform(0.0, 1.0, 3)
         if rng.uniform() < 0.5:
-            paint(np.hypot(x - cx, y - cy) - rng.uniform(0.03, 0.08) * size, colour)
+            paint(np.hypot(x - cx, y - cy) - rng.uniform(0.02, 0.06) * size, colour)
         else:
             a = rng.uniform(0, np.pi)
             u = (x - cx) * np.cos(a) + (y - cy) * np.sin(a)
             v = -(x - cx) * np.sin(a) + (y - cy) * np.cos(a)
-            paint(_rect_sdf(u, v, rng.uniform(0.1, 0.3) * size, rng.uniform(0.01, 0.03) * size), colour)
+            paint(_rect_sdf(u, v, rng.uniform(0.08, 0.2) * size, rng.uniform(0.01, 0.025) * size), colour)
 
     # The object: random scale, position, rotation and colour.
-    radius = rng.uniform(0.2, 0.36) * size
+    radius = rng.uniform(0.24, 0.4) * size
     cx, cy = rng.uniform(radius, size - radius, 2)
     rot = rng.uniform(0, 2 * np.pi)
     u = (x - cx) * np.cos(rot) + (y - cy) * np.sin(rot)
@@ -128,11 +128,11 @@ def render(label: int, seed: int, index: int, size: int = 64) -> np.ndarray:
         image = image * (1 - alpha) + fill * alpha
     else:
         paint(sdf, colour)
-    # One occluding bar on top of the object in a third of the images.
-    if rng.uniform() < 0.33:
+    # One occluding bar on top of the object in a fifth of the images.
+    if rng.uniform() < 0.2:
         a = rng.uniform(0, np.pi)
         u2 = (x - cx) * np.cos(a) + (y - cy) * np.sin(a)
         v2 = -(x - cx) * np.sin(a) + (y - cy) * np.cos(a)
         paint(_rect_sdf(u2 - rng.uniform(-0.5, 0.5) * radius, v2, 0.03 * size, size), rng.uniform(0, 1, 3))
-    image = image + rng.normal(0.0, rng.uniform(0.02, 0.1), image.shape)
+    image = image + rng.normal(0.0, rng.uniform(0.02, 0.08), image.shape)
     return np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)
