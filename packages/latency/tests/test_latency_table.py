@@ -123,6 +123,24 @@ def test_timing_from_samples():
         Timing.from_samples([])
 
 
+def test_time_callable_keeps_the_quietest_round():
+    import time
+
+    from jaxnas.latency import time_callable
+
+    delays = iter([0.004] * 22 + [0.001] * 20 + [0.003] * 20)  # warm-up 2, then rounds of 20
+
+    def run():
+        time.sleep(next(delays))
+
+    t = time_callable(run, runs=20, warmup=2, min_time_s=0.0, rounds=3)
+    assert t.runs == 20 and 1.0 <= t.median_ms < 2.5
+    with pytest.raises(ValueError, match="rounds: expected a positive int, got 0"):
+        time_callable(run, rounds=0)
+    with pytest.raises(ValueError, match=r"clock: expected one of \['cpu', 'wall'\], got 'gpu'"):
+        time_callable(run, clock="gpu")
+
+
 def test_pool_key_is_readable():
     assert signature_key(ConcreteOp("pool", 7, 7, 1280, 1280)) == \
         "pool_7x7x1280_o1280_k0_s1_e0_se0_none_bn_nores_float32_b1"

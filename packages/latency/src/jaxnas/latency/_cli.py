@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--resolution", type=int, default=224)
     b.add_argument("--num-classes", type=int, default=1000)
     b.add_argument("--threads", type=int, default=None, help="litert interpreter threads (default 1)")
-    b.add_argument("--runs", type=int, default=None, help="timed runs per op (>= 20)")
+    b.add_argument("--runs", type=int, default=None, help="timed runs per op and round (>= 20)")
+    b.add_argument("--rounds", type=int, default=None, help="litert: rounds per op, quietest kept (default 3)")
     b.add_argument("--cache-dir", default=None, help="litert: keep converted .tflite models here")
     b.add_argument("--flush-bytes", type=int, default=None,
                    help="litert: rewrite this many bytes before each timed op run (default 0)")
@@ -97,7 +98,8 @@ def _build(args) -> int:
 
     space = _space(args.space)  # bad names fail before a backend loads TensorFlow
     options = {k: v for k, v in (("threads", args.threads), ("runs", args.runs), ("cache_dir", args.cache_dir),
-                                 ("clock", args.clock), ("flush_bytes", args.flush_bytes)) if v is not None}
+                                 ("clock", args.clock), ("flush_bytes", args.flush_bytes),
+                                 ("rounds", args.rounds)) if v is not None}
     backend = get_backend(args.backend, **options)
     table = build_table(space, backend, args.resolution, args.num_classes, out=args.out,
                         progress=not args.no_progress)

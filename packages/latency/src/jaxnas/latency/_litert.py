@@ -124,7 +124,9 @@ class LiteRTBackend:
 
     Args:
       threads: interpreter threads (1 = the TuNAS / mobile single-core setting).
-      runs: at least this many timed ``invoke()`` calls (after ``warmup``).
+      runs: at least this many timed ``invoke()`` calls (after ``warmup``) per round.
+      rounds: rounds of ``runs`` calls; the round with the lowest median is kept
+        (other processes only add time; see :func:`time_callable`).
       warmup: untimed calls first (XNNPACK packs weights on the first run).
       min_time_s: keep timing fast ops until this much time has passed.
       batch: input batch.
@@ -145,6 +147,7 @@ class LiteRTBackend:
     dtype = "float32"
 
     def __init__(self, threads: int = 1, runs: int = 20, warmup: int = 5, min_time_s: float = 0.1,
+                 rounds: int = 3,
                  batch: int = 1, cache_dir: str | None = None, clock: str | None = None,
                  flush_bytes: int = 0):
         for field, value in (("threads", threads), ("runs", runs), ("batch", batch)):
@@ -153,6 +156,9 @@ class LiteRTBackend:
         if runs < 20:
             raise ValueError(f"litert backend: runs must be >= 20 for a stable median, got {runs}")
         self.threads, self.runs, self.warmup, self.min_time_s = threads, runs, warmup, min_time_s
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ValueError(f"litert backend: rounds must be a positive int, got {rounds!r}")
+        self.rounds = rounds
         self.batch = batch
         self.cache_dir = cache_dir
         if isinstance(flush_bytes, bool) or not isinstance(flush_bytes, int) or flush_bytes < 0:
@@ -171,7 +177,7 @@ class LiteRTBackend:
         return {**host_provenance(), "backend": self.name,
                 "runtime": "ai-edge-litert Interpreter, XNNPACK delegate (default), float32",
                 "threads": self.threads, "batch": self.batch, "dtype": self.dtype,
-                "runs_min": self.runs, "warmup": self.warmup, "clock": self.clock,
+                "runs_min": self.runs, "rounds": self.rounds, "warmup": self.warmup, "clock": self.clock,
                 "flush_bytes_before_op_runs": self.flush_bytes,
                 "versions": {**versions("ai-edge-litert", "tensorflow-cpu"), "tensorflow": tf.__version__}}
 
@@ -210,4 +216,4 @@ class LiteRTBackend:
         interpreter.set_tensor(detail["index"], x)
         between = self._evict if flush and self._flush is not None else None
         return time_callable(interpreter.invoke, self.runs, self.warmup, self.min_time_s, clock=self.clock,
-                             between=between)
+                             between=between, rounds=self.rounds)
