@@ -6,8 +6,18 @@ most tests run this space at 32 px; the reference spaces are only shape-checked.
 
 import pytest
 
-from jaxnas.searchspace import (Activation, Block, Bottleneck, Conv, Endpoint, GlobalPool, OneOf, Residual,
+from jaxnas.supernet import configure_xla
+
+# Before any jax computation: the shared place that sets the flag remat needs on CPU.
+configure_xla()
+
+import chex  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+
+from jaxnas.searchspace import (Activation, Block, Bottleneck, Conv, Endpoint, GlobalPool, OneOf, Residual,  # noqa: E402
                                 SepConv, Space, Zero)
+from jaxnas.supernet import SuperNet  # noqa: E402
 
 
 def make_tiny_space() -> Space:
@@ -31,3 +41,47 @@ def make_tiny_space() -> Space:
 @pytest.fixture(scope="session")
 def tiny_space() -> Space:
     return make_tiny_space()
+
+
+IMAGES = (4, 16, 16, 3)  # batch, height, width, channels of every supernet test
+
+
+class Tiny:
+    """One supernet of the tiny space with compiled functions shared by the tests."""
+
+    def __init__(self, remat: bool, aggressive: bool = True):
+        self.space = make_tiny_space()
+        self.net = SuperNet(self.space, num_classes=5, remat=remat, aggressive_sharing=aggressive)
+        self.images = jax.random.normal(jax.random.PRNGKey(0), IMAGES)
+        self.params, self.state = self.net.init(jax.random.PRNGKey(1), self.images)
+
+        def forward(params, arch):
+            return self.net.apply(params, self.state, self.images, arch)[0]
+
+        def loss(params, arch, rng, op_warmup, filter_warmup):
+            out, _ = self.net.apply(params, self.state, self.images, arch, rng, op_warmup, filter_warmup)
+            return jnp.mean(jnp.square(out.logits - 1.0)) + out.l2_loss
+
+        def step(params, arch, rng, op_warmup, filter_warmup):
+            return jax.value_and_grad(loss)(params, arch, rng, op_warmup, filter_warmup)
+
+        self.forward = jax.jit(forward)
+        # One trace for every architecture and warmup probability (architectures are data).
+        self.step = jax.jit(chex.assert_max_traces(step, n=1))
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    chex.clear_trace_counter()
+    return Tiny(remat=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_no_remat():
+    return Tiny(remat=False)
+
+
+@pytest.fixture(scope="session")
+def make_tiny():
+    """The :class:`Tiny` factory (test modules cannot import conftest under importlib mode)."""
+    return Tiny
