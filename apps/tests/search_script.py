@@ -13,6 +13,8 @@ import time
 
 def main(argv):
     sys.path.insert(0, os.path.dirname(__file__))
+    from jaxnas.supernet import configure_xla
+    configure_xla()
     from jaxnas.apps._distributed import initialize_distributed
     initialize_distributed()
     from conftest import toy_model

@@ -63,6 +63,9 @@ def run(command: str, argv: Optional[Sequence[str]] = None) -> int:
     rest, overrides = _split_overrides(argv)
     args = _parser(command).parse_args(rest)
     try:
+        # Before the first jax computation: the flags rematerialization needs on XLA:CPU.
+        from jaxnas.supernet import configure_xla
+        configure_xla()
         from jaxnas.apps._distributed import initialize_distributed
         initialize_distributed(args.coordinator, args.num_processes, args.process_id)
         module = _task_module(args.task)

@@ -20,7 +20,7 @@ class SupernetFns(NamedTuple):
     """Shared-weights network.
 
     Attributes:
-      init: ``(key, images [B, R, R, 3]) -> params``.
+      init: ``(key, images [B, R, R, 3]) -> params`` (called outside jit: it may draw on the host).
       apply: ``(params, images, arch int32[D], key uint32[2], op_p, filter_p) -> (logits float32[B, K], l2)``
         with batch statistics, op/filter warmup with probabilities ``op_p``/``filter_p``,
         and ``l2`` the sum of squares of the conv kernels ``arch`` used.
@@ -32,10 +32,7 @@ class SupernetFns(NamedTuple):
 
 def supernet_fns(space, num_classes: int, remat: bool = True) -> SupernetFns:
     """The jaxnas-supernet ``SuperNet`` of ``space`` as :class:`SupernetFns` (BN state is empty: batch stats)."""
-    try:
-        from jaxnas.supernet import SuperNet
-    except ImportError:  # TODO(apps): drop once jaxnas.supernet exports SuperNet
-        from jaxnas.supernet._supernet import SuperNet
+    from jaxnas.supernet import SuperNet
     net = SuperNet(space, num_classes=num_classes, remat=remat, weight_decay=1.0)
 
     def init(key, images):

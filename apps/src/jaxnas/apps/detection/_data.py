@@ -32,21 +32,11 @@ import numpy as np
 from jaxnas.apps.data import IMAGENET_MEAN
 from jaxnas.apps.data import IMAGENET_STD
 from jaxnas.apps.data import resolve_splits
+from jaxnas.apps.data._data import _tf  # TF imported lazily and kept off accelerators
 
 BUILTIN_DETECTION = "jaxnas_shapes_detection"
 ROLES = ("train", "validation", "test", "trainval")
 _CROP_OVERLAPS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
-
-
-def _tf():
-    """TensorFlow, kept off any accelerator (jax owns those) and imported lazily."""
-    import tensorflow as tf
-
-    try:
-        tf.config.set_visible_devices([], "GPU")
-    except RuntimeError:  # already initialised
-        pass
-    return tf
 
 
 def detection_builder(name: str, data_dir: Optional[str] = None):
