@@ -188,7 +188,7 @@ def markdown(report: dict, png: str | None = None) -> str:
              f"| additivity (sum of ops / whole network) | {fmt(report['additivity'])} |",
              f"| validation time | {report['validate_seconds']:.0f} s |", "",
              "Provenance: " + ", ".join(f"{k} = {p.get(k)}" for k in
-                                        ("device", "runtime", "threads", "clock", "flush_bytes_before_op_runs", "batch",
+                                        ("device", "runtime", "threads", "clock", "rounds", "flush_bytes_before_op_runs", "batch",
                                          "dtype", "resolution", "date", "load_average") if k in p) + ".",
              f"Load average during validation: {report.get('load_average')}.", ""]
     if png:
