@@ -139,28 +139,24 @@ class LiteRTBackend:
         it left the mean ratio sum-of-ops / whole network unchanged (0.968 with,
         0.969 without). Whole networks are never flushed.
       clock: ``cpu`` (thread CPU time, the default with 1 thread: the
-        interpreter then computes in the calling thread, and CPU time is not
-        inflated when other processes share the cores) or ``wall``.
+        interpreter then computes in the calling thread, and CPU time leaves
+        out the time spent waiting for a core while other processes run) or
+        ``wall``.
     """
 
     name = "litert"
     dtype = "float32"
 
-    def __init__(self, threads: int = 1, runs: int = 20, warmup: int = 5, min_time_s: float = 0.1,
-                 rounds: int = 3,
-                 batch: int = 1, cache_dir: str | None = None, clock: str | None = None,
-                 flush_bytes: int = 0):
-        for field, value in (("threads", threads), ("runs", runs), ("batch", batch)):
+    def __init__(self, threads: int = 1, runs: int = 20, rounds: int = 3, warmup: int = 5,
+                 min_time_s: float = 0.1, batch: int = 1, cache_dir: str | None = None,
+                 flush_bytes: int = 0, clock: str | None = None):
+        for field, value in (("threads", threads), ("runs", runs), ("rounds", rounds), ("batch", batch)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"litert backend: {field} must be a positive int, got {value!r}")
         if runs < 20:
             raise ValueError(f"litert backend: runs must be >= 20 for a stable median, got {runs}")
-        self.threads, self.runs, self.warmup, self.min_time_s = threads, runs, warmup, min_time_s
-        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-            raise ValueError(f"litert backend: rounds must be a positive int, got {rounds!r}")
-        self.rounds = rounds
-        self.batch = batch
-        self.cache_dir = cache_dir
+        self.threads, self.runs, self.rounds, self.warmup = threads, runs, rounds, warmup
+        self.min_time_s, self.batch, self.cache_dir = min_time_s, batch, cache_dir
         if isinstance(flush_bytes, bool) or not isinstance(flush_bytes, int) or flush_bytes < 0:
             raise ValueError(f"litert backend: flush_bytes must be an int >= 0, got {flush_bytes!r}")
         self.flush_bytes = flush_bytes
