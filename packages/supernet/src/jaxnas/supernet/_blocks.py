@@ -91,9 +91,10 @@ def _remat_backward(plan, impl, residuals, g):
     g_params = jax.tree.map(jnp.zeros_like, params)
     g_x = g if plan.position.residual else jnp.zeros_like(x)
     for v, ctrl_v in zip(plan.variants, ctrl):
-        # The barrier ties the recomputation to the gradients so far: one choice at a time.
-        params_b, x_b, g_params, g_x = lax.optimization_barrier((params, x, g_params, g_x))
-        h, pre_vjp = jax.vjp(lambda p, x_: prefix(v, p, x_, ctrl_v, impl), params_b, x_b)
+        # Barriers tie each recomputation to the incoming gradient and to the sums so far:
+        # XLA can neither hoist it next to the forward pass nor run two choices side by side.
+        params_b, x_b, g, g_params, g_x = lax.optimization_barrier((params, x, g, g_params, g_x))
+        h = prefix(v, params_b, x_b, ctrl_v, impl)
         d = None
         for kp, wk in zip(v.kernels, ctrl_v["w_kernel"]):
             term = wk * branch(v, kp.kernel, params_b, h, ctrl_v, impl)
@@ -103,10 +104,14 @@ def _remat_backward(plan, impl, residuals, g):
         g_params = _add(g_params, gp)
         g_h = jnp.zeros_like(h)
         for kp, wk in zip(v.kernels, ctrl_v["w_kernel"]):
-            params_k, h_k, g_params, g_h = lax.optimization_barrier((params_b, h, g_params, g_h))
+            params_k, h_k, g_d, g_params, g_h = lax.optimization_barrier((params_b, h, g_d, g_params, g_h))
             _, br_vjp = jax.vjp(lambda p, h_: branch(v, kp.kernel, p, h_, ctrl_v, impl), params_k, h_k)
             gp, gh = br_vjp(wk * g_d)
             g_params, g_h = _add(g_params, gp), g_h + gh
+        # The prefix (expand) is differentiated last and recomputed once more for it, so its
+        # activations are not held while the kernel choices run.
+        params_p, x_p, g_h, g_params = lax.optimization_barrier((params_b, x_b, g_h, g_params))
+        _, pre_vjp = jax.vjp(lambda p, x_: prefix(v, p, x_, ctrl_v, impl), params_p, x_p)
         gp, gx = pre_vjp(g_h)
         g_params, g_x = _add(g_params, gp), g_x + gx
     return g_params, g_x, jax.tree.map(jnp.zeros_like, ctrl)

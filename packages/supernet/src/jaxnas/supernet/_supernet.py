@@ -73,6 +73,8 @@ def _slot_ctrl(plan, w):
 
 
 def _numpy_init(gen, shape, role):
+    if role == "dense":
+        return gen.standard_normal(shape, np.float32) * np.float32(0.01)
     if role in ("conv", "dw"):
         fan_in = int(np.prod(shape[:-1])) if role == "conv" else shape[0] * shape[1]
         return gen.standard_normal(shape, np.float32) * np.float32(np.sqrt(2.0 / fan_in))
@@ -216,18 +218,28 @@ class SuperNet:
         data = np.asarray(jax.random.key_data(rng) if jnp.issubdtype(rng.dtype, jax.dtypes.prng_key)
                           else rng).ravel().astype(np.uint32)
         gen = np.random.default_rng(data.tolist())
-        params = {}
+        params: dict = {}
+        for scope, name, shape, role in self._param_specs():
+            params.setdefault(scope, {})[name] = jnp.asarray(_numpy_init(gen, shape, role))
+        return params, {}
+
+    def _param_specs(self):
+        """Yields ``(scope, name, shape, role)`` of every parameter."""
         for pos, plan in zip(self.space.positions, self.plans):
             if pos.kind == "dense":
                 cin = max(pos.in_width.choices)
-                params["supernet/classifier"] = {
-                    "w": jnp.asarray(gen.standard_normal((cin, self.num_classes), np.float32) * 0.01),
-                    "b": jnp.zeros((self.num_classes,), jnp.float32)}
+                yield "supernet/classifier", "w", (cin, self.num_classes), "dense"
+                yield "supernet/classifier", "b", (self.num_classes,), "bias"
             elif plan is not None:
-                params[f"supernet/{plan.scope}"] = {
-                    name: jnp.asarray(_numpy_init(gen, shape, role))
-                    for name, (shape, role) in param_shapes(plan).items()}
-        return params, {}
+                for name, (shape, role) in param_shapes(plan).items():
+                    yield f"supernet/{plan.scope}", name, shape, role
+
+    def params_shape(self) -> dict:
+        """The parameter tree as ``jax.ShapeDtypeStruct``s (for compile-only analyses)."""
+        out: dict = {}
+        for scope, name, shape, _ in self._param_specs():
+            out.setdefault(scope, {})[name] = jax.ShapeDtypeStruct(shape, jnp.float32)
+        return out
 
     def apply(self, params, state, images, arch, rng=None, op_warmup=0.0, filter_warmup=0.0):
         """One forward pass with batch statistics.
