@@ -81,7 +81,7 @@ def main(argv=None):
            "target_ms": target, "search_seconds": found["search_seconds"], "search_wall_seconds": search_wall,
            "search_img_per_s": found["train_img_per_s"], "search_steps": args.search_steps,
            "train_steps": args.train_steps, "table": table,
-           "load": open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else None}
+           "load": os.getloadavg()}
     accs = [r["accuracy"] for r in out["random"]]
     print(f"target {target:.3f} ms (LiteRT table {table}), search {found['search_seconds']:.0f} s, "
           f"{found['train_img_per_s']:.1f} train img/s")

@@ -10,7 +10,6 @@ import os
 import jax
 import jax.numpy as jnp
 import pytest
-
 from jaxnas.apps.classification import SupernetFns
 
 DATA_DIR = os.environ.get("JAXNAS_TEST_TFDS_DIR", "/tmp/jaxnas_test_tfds")

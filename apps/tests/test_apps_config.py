@@ -1,7 +1,6 @@
 """Configs: built-in files load, overrides parse safely and refuse bad keys and types."""
 
 import pytest
-
 from jaxnas.apps._config import apply_overrides, list_configs, load_config
 
 

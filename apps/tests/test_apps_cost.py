@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from jaxnas.apps._cost import search_cost
 from jaxnas.apps._spaces import register_app_spaces
 from jaxnas.searchspace import count_macs, get_space, reference_arch

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from jaxnas.apps.data import ClassificationData, Preprocess, render, resolve_splits
 
 
@@ -30,19 +29,20 @@ def tiny(data_dir):
 
 def test_tiny_builtin_dataset_sizes(tiny):
     assert tiny.num_classes == 10
-    assert tiny.sizes == {"train": 900, "validation": 300, "test": 300}
+    assert tiny.sizes == {"train": 1500, "validation": 500, "test": 300}
 
 
 def test_stream_resumes_at_any_step_and_shards_by_process(tiny):
     pre = Preprocess(resolution=24, min_area=0.3)
-    full = tiny.stream("train", 64, pre, train=True, seed=3)
-    batches = [b for _, b in zip(range(16), full.batches(0))]   # crosses an epoch (14 steps per epoch)
-    assert batches[0]["image"].shape == (64, 24, 24, 3) and batches[0]["label"].dtype == np.int32
-    resumed = next(full.batches(15))
-    np.testing.assert_array_equal(resumed["image"], batches[15]["image"])
-    halves = [next(tiny.stream("train", 64, pre, train=True, seed=3, process_index=i, process_count=2).batches(15))
+    full = tiny.stream("train", 128, pre, train=True, seed=3)
+    batches = [b for _, b in zip(range(13), full.batches(0))]   # crosses an epoch (11 steps per epoch)
+    assert batches[0]["image"].shape == (128, 24, 24, 3) and batches[0]["label"].dtype == np.int32
+    assert not np.array_equal(batches[0]["label"], batches[11]["label"])  # a new shuffle each epoch
+    resumed = next(full.batches(12))
+    np.testing.assert_array_equal(resumed["image"], batches[12]["image"])
+    halves = [next(tiny.stream("train", 128, pre, train=True, seed=3, process_index=i, process_count=2).batches(12))
               for i in range(2)]
-    np.testing.assert_array_equal(np.concatenate([h["image"] for h in halves]), batches[15]["image"])
+    np.testing.assert_array_equal(np.concatenate([h["image"] for h in halves]), batches[12]["image"])
 
 
 def test_eval_pass_visits_every_example_once(tiny):

@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-
 from jaxnas.apps._config import apply_overrides, load_config
 from jaxnas.apps.classification import default_dropout, random_search, train
 from jaxnas.apps.classification._export import unflatten_params

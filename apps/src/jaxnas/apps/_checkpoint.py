@@ -12,7 +12,8 @@ another run is reported, never half-loaded.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -58,11 +59,11 @@ class Checkpointer:
         self._manager = ocp.CheckpointManager(self.directory, options=options,
                                               item_names=("state", "meta"))
 
-    def latest_step(self) -> Optional[int]:
+    def latest_step(self) -> int | None:
         """The step of the newest complete checkpoint, or None."""
         return self._manager.latest_step()
 
-    def save(self, step: int, state, meta: Optional[dict] = None) -> None:
+    def save(self, step: int, state, meta: dict | None = None) -> None:
         """Writes ``state`` (any pytree of arrays) and ``meta`` (JSON-able) at ``step``, atomically."""
         ocp = self._ocp
         meta = dict(meta or {})
@@ -71,7 +72,7 @@ class Checkpointer:
                                                               meta=ocp.args.JsonSave(meta)), force=True)
         self._manager.wait_until_finished()
 
-    def restore(self, target, step: Optional[int] = None, expect: Optional[dict] = None,
+    def restore(self, target, step: int | None = None, expect: dict | None = None,
                 ignore: Sequence[str] = ()) -> tuple[Any, dict]:
         """Restores the state into the structure of ``target`` (arrays or shape/dtype structs).
 
@@ -91,7 +92,7 @@ class Checkpointer:
         where = f"checkpoint step {step} in {self.directory}"
         try:
             meta = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001  (orbax raises many kinds; all mean unreadable)
             raise CheckpointError(f"{where} is corrupt (its meta data cannot be read: {type(err).__name__}: "
                                   f"{str(err).splitlines()[0] if str(err) else ''}); delete that step "
                                   f"directory to fall back to an older one, or start a fresh work dir") from None
@@ -119,7 +120,7 @@ class Checkpointer:
             lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype, sharding=getattr(x, "sharding", None)), target)
         try:
             state = self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001  (orbax raises many kinds; all mean unreadable)
             raise CheckpointError(f"{where} is corrupt (arrays cannot be read: {type(err).__name__}: "
                                   f"{str(err).splitlines()[0] if str(err) else ''}); delete that step "
                                   f"directory to fall back to an older one, or start a fresh work dir") from None

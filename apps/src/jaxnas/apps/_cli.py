@@ -19,7 +19,7 @@ import argparse
 import importlib
 import json
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from jaxnas.apps._config import apply_overrides, list_configs, load_config
 
@@ -57,7 +57,7 @@ def _split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return rest, overrides
 
 
-def run(command: str, argv: Optional[Sequence[str]] = None) -> int:
+def run(command: str, argv: Sequence[str] | None = None) -> int:
     """Runs ``jaxnas-<command>`` with ``argv``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     rest, overrides = _split_overrides(argv)

@@ -18,7 +18,7 @@ import importlib
 import importlib.util
 import json
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def load_config(name_or_path: str):
@@ -66,7 +66,7 @@ def override(config, key: str, text: str):
     >>> override(get_config(), "stpes", "7")
     Traceback (most recent call last):
     ...
-    ValueError: unknown config key 'stpes'; did you mean: steps?
+    ValueError: unknown config key 'stpes'; did you mean: steps, space?
     """
     head, _, rest = key.partition(".")
     names = [f.name for f in dataclasses.fields(config)]
@@ -118,7 +118,7 @@ def _check_type(key: str, declared: str, old, value, text: str):
 def apply_overrides(config, args: Sequence[str]):
     """Applies ``["--config.a=1", "--config.b.c=x", ...]`` (or ``"a=1"``) in order."""
     for arg in args:
-        item = arg[len("--config."):] if arg.startswith("--config.") else arg
+        item = arg.removeprefix("--config.")
         if "=" not in item:
             raise ValueError(f"bad override {arg!r}: expected --config.KEY=VALUE")
         key, text = item.split("=", 1)

@@ -9,13 +9,18 @@ its cost on the same table, which is how TuNAS chose 84 ms.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
-
-from jaxnas.searchspace import REFERENCE_NAMES, FactorizedCost, Space, reference_arch, reference_spaces
-
 from jaxnas.apps._search_loop import factorized_cost_fn
+from jaxnas.searchspace import (
+    REFERENCE_NAMES,
+    FactorizedCost,
+    Space,
+    reference_arch,
+    reference_spaces,
+)
 
 
 class SearchCost(NamedTuple):
@@ -38,7 +43,7 @@ class SearchCost(NamedTuple):
     source: str
 
 
-def search_cost(space: Space, latency_table: Optional[str], target, resolution: int,
+def search_cost(space: Space, latency_table: str | None, target, resolution: int,
                 num_classes: int) -> SearchCost:
     """Builds the cost of ``space``: latency from ``latency_table`` (path) or MACs at ``resolution``.
 

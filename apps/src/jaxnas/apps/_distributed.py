@@ -10,17 +10,17 @@ makes one device reproduce an 8-device run.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 AXIS = "data"
 
 
-def initialize_distributed(coordinator: Optional[str] = None, num_processes: Optional[int] = None,
-                           process_id: Optional[int] = None) -> None:
+def initialize_distributed(coordinator: str | None = None, num_processes: int | None = None,
+                           process_id: int | None = None) -> None:
     """Starts multi-process jax from flags or ``JAX_COORDINATOR_ADDRESS``/``JAX_NUM_PROCESSES``/``JAX_PROCESS_ID``.
 
     Does nothing for a single process (no coordinator given anywhere). On CPU the
@@ -35,7 +35,7 @@ def initialize_distributed(coordinator: Optional[str] = None, num_processes: Opt
         raise ValueError(f"process id {process_id} must be in [0, {num_processes})")
     try:
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    except Exception:  # option absent on some builds; the default then applies
+    except (AttributeError, ValueError):  # option absent on some builds; the default then applies
         pass
     jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
                                process_id=process_id)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Optional
 
 import numpy as np
 
@@ -34,7 +33,7 @@ class MetricWriter:
     [{'step': 1, 'loss': 0.5}]
     """
 
-    def __init__(self, workdir: str, enabled: bool = True, resume_step: Optional[int] = None,
+    def __init__(self, workdir: str, enabled: bool = True, resume_step: int | None = None,
                  tensorboard: bool = True):
         self.enabled = enabled
         self.path = os.path.join(workdir, "metrics.jsonl")
@@ -52,7 +51,7 @@ class MetricWriter:
             from tensorboardX import SummaryWriter
             self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=resume_step)
 
-    def write(self, step: int, scalars: dict, extra: Optional[dict] = None) -> None:
+    def write(self, step: int, scalars: dict, extra: dict | None = None) -> None:
         """Appends ``scalars`` (numbers) and ``extra`` (any JSON, e.g. probabilities) at ``step``."""
         if not self.enabled:
             return
@@ -128,8 +127,8 @@ def plot_search(workdir: str, decision_names: list[str], target: float, unit: st
         p = np.array(probs)  # [T, D, C]
         pstep = np.array([r["step"] for r in rows if "probabilities" in r])
         shown = [d for d in range(p.shape[1]) if np.count_nonzero(p[0, d] > 0) > 1]
-        cols = max(1, int(math.ceil(math.sqrt(len(shown)))))
-        rws = max(1, int(math.ceil(len(shown) / cols)))
+        cols = max(1, math.ceil(math.sqrt(len(shown))))
+        rws = max(1, math.ceil(len(shown) / cols))
         fig, axes = plt.subplots(rws, cols, figsize=(2.2 * cols, 1.6 * rws), squeeze=False, sharex=True)
         for ax in axes.flat:
             ax.set_visible(False)

@@ -21,14 +21,14 @@ B images per group.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.sharding import PartitionSpec as P
-
 from jaxnas.apps._distributed import AXIS
 
 
@@ -87,7 +87,7 @@ def warmup_probability(step, total_steps: int, fraction: float):
 def weight_optimizer(peak_lr: float, total_steps: int, warmup_fraction: float, decay: float, momentum: float,
                      eps: float):
     """RMSProp (eps inside the square root, as TensorFlow) with linear warm-up and cosine decay to 0."""
-    warmup = max(1, int(round(warmup_fraction * total_steps))) if warmup_fraction > 0 else 0
+    warmup = max(1, round(warmup_fraction * total_steps)) if warmup_fraction > 0 else 0
     schedule = optax.warmup_cosine_decay_schedule(0.0, peak_lr, warmup, max(total_steps, warmup + 1))
     return optax.rmsprop(schedule, decay=decay, eps=eps, momentum=momentum, eps_in_sqrt=True), schedule
 

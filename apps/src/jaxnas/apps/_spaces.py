@@ -8,8 +8,20 @@ MACs of its smallest: architecture choice matters for accuracy and latency.
 
 from __future__ import annotations
 
-from jaxnas.searchspace import (Activation, Block, Bottleneck, Conv, GlobalPool, OneOf, Residual, SepConv, Space,
-                                Zero, list_spaces, register_space)
+from jaxnas.searchspace import (
+    Activation,
+    Block,
+    Bottleneck,
+    Conv,
+    GlobalPool,
+    OneOf,
+    Residual,
+    SepConv,
+    Space,
+    Zero,
+    list_spaces,
+    register_space,
+)
 
 
 def proxylessnas_micro() -> Space:

@@ -7,7 +7,6 @@ change what differs; every field can be overridden with ``--config.FIELD=VALUE``
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 from jaxnas.apps.data import IMAGENET_MEAN, IMAGENET_STD
 
@@ -20,7 +19,7 @@ class DataConfig:
     """Dataset and preprocessing."""
 
     dataset: str = "imagenet2012"
-    data_dir: Optional[str] = None
+    data_dir: str | None = None
     holdout_fraction: float = 0.1        # validation share of train (not ImageNet: fixed 50,046)
     cache: bool = False                  # keep decoded examples in memory (small datasets)
     resolution: int = 224
@@ -62,7 +61,7 @@ class SearchConfig:
     entropy_weight: float = 0.0
     baseline_momentum: float = 0.95
     # Cost: a jaxnas-latency table (ms) or MACs (millions) when latency_table is None.
-    latency_table: Optional[str] = None
+    latency_table: str | None = None
     target: object = 84.0                # cost units, or a reference network name: "proxylessnas_mobile"
     # Supernet.
     warmup_fraction: float = 0.25        # op and filter warmup, probability 1 -> 0
@@ -108,7 +107,7 @@ class TrainConfig:
     steps: int = 0                       # > 0 overrides epochs
     per_device_batch: int = 128
     label_smoothing: float = 0.1
-    dropout: Optional[float] = None      # None = the paper's rule (0 at <= 90 epochs, else 0.15 / 0.25)
+    dropout: float | None = None      # None = the paper's rule (0 at <= 90 epochs, else 0.15 / 0.25)
     bn_momentum: float = 0.99
     bn_eps: float = 1e-3
     eval_split: str = "validation"       # or "test"
@@ -137,7 +136,7 @@ class RandomConfig:
 
     train: TrainConfig = TrainConfig()
     num_archs: int = 10
-    latency_table: Optional[str] = None
+    latency_table: str | None = None
     target: object = 84.0
     window: float = 1.0                  # keep archs with |cost - target| <= window (83-85 ms for 84)
     max_samples: int = 1_000_000         # give up after this many uniform samples

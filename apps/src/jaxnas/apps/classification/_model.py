@@ -7,12 +7,12 @@ statistics, op/filter warmup, L2 on the kernels the architecture uses);
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
-
 from jaxnas.apps._search_loop import SearchTask
 
 

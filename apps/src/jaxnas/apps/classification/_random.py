@@ -13,7 +13,6 @@ import json
 import os
 
 import numpy as np
-
 from jaxnas.apps._cost import search_cost
 from jaxnas.apps._spaces import register_app_spaces
 from jaxnas.apps.classification._configs import RandomConfig
@@ -60,9 +59,8 @@ def random_search(config: RandomConfig, workdir: str, *, resume: bool = False, p
     ``resume`` skips architectures whose training already finished and resumes the
     one that was interrupted.
     """
-    from jaxnas.searchspace import get_space
-
     from jaxnas.apps.classification._train import train
+    from jaxnas.searchspace import get_space
     config.validate()
     register_app_spaces()
     tc = config.train

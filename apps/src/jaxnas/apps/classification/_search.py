@@ -13,23 +13,32 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from jaxnas.apps import _distributed as dist
 from jaxnas.apps._checkpoint import Checkpointer
 from jaxnas.apps._config import to_dict
 from jaxnas.apps._cost import search_cost
 from jaxnas.apps._metrics import MetricWriter, plot_search
 from jaxnas.apps._progress import Progress
-from jaxnas.apps._search_loop import (SearchState, StepSettings, make_quality_fn, make_search_step, summarize,
-                                      weight_optimizer)
+from jaxnas.apps._search_loop import (
+    SearchState,
+    StepSettings,
+    make_quality_fn,
+    make_search_step,
+    summarize,
+    weight_optimizer,
+)
 from jaxnas.apps._spaces import register_app_spaces
 from jaxnas.apps.classification._configs import SearchConfig
-from jaxnas.apps.classification._model import SupernetFns, classification_task, supernet_fns
+from jaxnas.apps.classification._model import (
+    SupernetFns,
+    classification_task,
+    supernet_fns,
+)
 from jaxnas.apps.data import ClassificationData, Preprocess
 
 # Keys of the config allowed to change on --resume (they do not change the result).
@@ -44,7 +53,7 @@ def preprocess_of(data_config) -> Preprocess:
 
 
 def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress: bool = True,
-           model: Optional[SupernetFns] = None, on_step: Optional[Callable[[int], None]] = None) -> dict:
+           model: SupernetFns | None = None, on_step: Callable[[int], None] | None = None) -> dict:
     """Runs (or resumes) a search; returns the result dict also written to ``result.json``.
 
     Args:
@@ -111,10 +120,9 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
     state = SearchState(params, optimizer.init(params), controller.init(), k_run, jnp.zeros((), jnp.int32))
     state = dist.replicate(mesh, state)
     start = 0
-    if resume:
-        if ckpt.latest_step() is not None:
-            state, _ = ckpt.restore(state, expect={"config": cfg}, ignore=RESUME_MUTABLE)
-            start = int(state.step)
+    if resume and ckpt.latest_step() is not None:
+        state, _ = ckpt.restore(state, expect={"config": cfg}, ignore=RESUME_MUTABLE)
+        start = int(state.step)
     if pi == 0:
         os.makedirs(workdir, exist_ok=True)
         with open(os.path.join(workdir, "config.json"), "w") as f:

@@ -12,23 +12,23 @@ def summarize_result(command: str, result: dict) -> str:
         return "\n".join([
             f"found architecture ({result['space']}): {result['arch']}",
             f"  blocks:   {result['block_string']}",
-            f"  cost:     {result['cost']:.4g} {result['unit']} vs target {result['target']:.4g} {result['unit']} "
-            f"({rel:+.1f}%, {result['cost_source']})",
-            f"  accuracy: {100 * result['one_shot_accuracy']:.2f}% (argmax with the shared weights, "
-            f"{result['one_shot_eval_images']} validation images)",
+            (f"  cost:     {result['cost']:.4g} {result['unit']} vs target {result['target']:.4g} {result['unit']} "
+             f"({rel:+.1f}%, {result['cost_source']})"),
+            (f"  accuracy: {100 * result['one_shot_accuracy']:.2f}% (argmax with the shared weights, "
+             f"{result['one_shot_eval_images']} validation images)"),
             f"  params:   {result['params']:,}  MACs: {result['macs'] / 1e6:.2f} M at {result['resolution']} px",
-            f"  search:   {result['steps']} steps in {result['search_seconds']:.0f} s, "
-            f"{result['train_img_per_s']:.0f} train img/s on {result['devices']} device(s)",
+            (f"  search:   {result['steps']} steps in {result['search_seconds']:.0f} s, "
+             f"{result['train_img_per_s']:.0f} train img/s on {result['devices']} device(s)"),
         ])
     if command == "train":
         return "\n".join([
             f"trained {result['space']} {result['arch'] or '(fixed)'}",
-            f"  {result['eval_split']} accuracy: {100 * result['accuracy']:.2f}% "
-            f"(untrained: {100 * result['initial_accuracy']:.2f}%) after {result['steps']} steps",
+            (f"  {result['eval_split']} accuracy: {100 * result['accuracy']:.2f}% "
+             f"(untrained: {100 * result['initial_accuracy']:.2f}%) after {result['steps']} steps"),
             f"  exported: {', '.join(result['exports'])}",
         ])
-    lines = [f"random search: {len(result['archs'])} archs with cost within {result['window']} of "
-             f"{result['target']:.4g} {result['unit']}"]
+    lines = [(f"random search: {len(result['archs'])} archs with cost within {result['window']} of "
+              f"{result['target']:.4g} {result['unit']}")]
     for r in result["archs"]:
         lines.append(f"  {100 * r['accuracy']:6.2f}%  {r['cost']:.4g} {result['unit']}  {r['arch']}")
     return "\n".join(lines)

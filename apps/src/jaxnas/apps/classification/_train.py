@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec as P
-
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 from jaxnas.apps import _distributed as dist
 from jaxnas.apps._checkpoint import Checkpointer
 from jaxnas.apps._config import to_dict
@@ -95,7 +95,7 @@ def train(config: TrainConfig, workdir: str, *, resume: bool = False, progress: 
     pre = preprocess_of(config.data)
     train_stream = data.stream("train", gb, pre, train=True, seed=config.seed, process_index=pi, process_count=pc)
     eval_stream = data.stream(config.eval_split, gb, pre, train=False, process_index=pi, process_count=pc)
-    steps = config.steps or max(1, int(math.ceil(config.epochs * data.sizes["train"] / gb)))
+    steps = config.steps or max(1, math.ceil(config.epochs * data.sizes["train"] / gb))
     epochs = steps * gb / data.sizes["train"]
     dropout = config.dropout if config.dropout is not None else default_dropout(space.name, config.epochs)
 

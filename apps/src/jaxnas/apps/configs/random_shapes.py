@@ -3,8 +3,8 @@
     jaxnas-random classification --config random_shapes --workdir W
 """
 
-from jaxnas.apps.configs.train_shapes import get_config as train_config
 from jaxnas.apps.classification import RandomConfig
+from jaxnas.apps.configs.train_shapes import get_config as train_config
 
 
 def get_config():

@@ -2,8 +2,8 @@
 
 import dataclasses
 
-from jaxnas.apps.configs.train_tiny import get_config as train_config
 from jaxnas.apps.classification import RandomConfig
+from jaxnas.apps.configs.train_tiny import get_config as train_config
 
 
 def get_config():

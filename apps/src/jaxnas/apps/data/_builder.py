@@ -13,7 +13,6 @@ import dataclasses
 
 import numpy as np
 import tensorflow_datasets as tfds
-
 from jaxnas.apps.data._shapes import CLASS_NAMES, NUM_CLASSES, render
 
 _SPLIT_SEEDS = {"train": 1, "test": 2}
@@ -32,8 +31,8 @@ class JaxnasShapes(tfds.core.GeneratorBasedBuilder):
     """Ten classes of shapes and textures over clutter and noise (built in, deterministic)."""
 
     VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "First release."}
-    BUILDER_CONFIGS = [
+    RELEASE_NOTES = {"1.0.0": "First release."}  # noqa: RUF012  (TFDS reads class attributes)
+    BUILDER_CONFIGS = [  # noqa: RUF012
         ShapesConfig(name="default", description="64 x 64, 24k train / 4k test"),
         ShapesConfig(name="tiny", description="32 x 32, 2000 train / 300 test (tests)",
                      size=32, num_train=2_000, num_test=300),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -43,14 +43,14 @@ def _tf():
     return tf
 
 
-def _builder(name: str, data_dir: Optional[str]):
+def _builder(name: str, data_dir: str | None):
     """The prepared TFDS builder of ``name``; prepares the built-in dataset on first use."""
     import tensorflow_datasets as tfds
     if name.split("/")[0] == BUILTIN:
         from jaxnas.apps.data import _builder as _  # noqa: F401  (registers the builder)
     try:
         builder = tfds.builder(name, data_dir=data_dir)
-    except Exception as err:  # tfds raises its own DatasetNotFoundError / registry errors
+    except Exception as err:  # noqa: BLE001  (tfds raises DatasetNotFoundError and registry errors)
         raise ValueError(f"unknown TFDS dataset {name!r} ({type(err).__name__}: {str(err).splitlines()[0]}); "
                          f"use a TFDS name such as 'cifar10', 'imagenette', 'imagenet2012' or the "
                          f"built-in '{BUILTIN}' / '{BUILTIN}/tiny'") from None
@@ -87,7 +87,7 @@ def resolve_splits(name: str, split_sizes: dict, holdout_fraction: float = 0.1) 
     else:
         if not 0.0 < holdout_fraction < 1.0:
             raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
-        held = max(1, int(round(split_sizes["train"] * holdout_fraction)))
+        held = max(1, round(split_sizes["train"] * holdout_fraction))
         test = "test" if "test" in split_sizes else ("validation" if "validation" in split_sizes else None)
         if test is None:
             raise ValueError(f"dataset {name!r} has neither a 'test' nor a 'validation' split")
@@ -147,7 +147,7 @@ class ClassificationData:
       ValueError: unknown dataset; FileNotFoundError: not prepared (says how to prepare it).
     """
 
-    def __init__(self, name: str, data_dir: Optional[str] = None, holdout_fraction: float = 0.1,
+    def __init__(self, name: str, data_dir: str | None = None, holdout_fraction: float = 0.1,
                  cache: bool = True):
         self.name = name
         self.builder = _builder(name, data_dir)
@@ -173,7 +173,7 @@ class ClassificationData:
         return self._base[role]
 
     def stream(self, role: str, global_batch: int, preprocess: Preprocess, *, train: bool, seed: int = 0,
-               process_index: int = 0, process_count: int = 1) -> "Stream":
+               process_index: int = 0, process_count: int = 1) -> Stream:
         """A deterministic stream of batches of ``role`` for this process (see ``Stream``)."""
         return Stream(self, role, global_batch, preprocess, train, seed, process_index, process_count)
 
@@ -233,8 +233,7 @@ class Stream:
         """Endless batches from global step ``start_step`` on (numpy dicts)."""
         epoch, within = divmod(int(start_step), self.steps_per_epoch)
         while True:
-            for batch in self._epoch(epoch, within).as_numpy_iterator():
-                yield batch
+            yield from self._epoch(epoch, within).as_numpy_iterator()
             epoch, within = epoch + 1, 0
 
     def epoch_batches(self) -> Iterator[dict]:
