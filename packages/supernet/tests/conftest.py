@@ -49,9 +49,10 @@ IMAGES = (4, 16, 16, 3)  # batch, height, width, channels of every supernet test
 class Tiny:
     """One supernet of the tiny space with compiled functions shared by the tests."""
 
-    def __init__(self, remat: bool, aggressive: bool = True):
+    def __init__(self, remat: bool, aggressive: bool = True, skip_unused: bool = False):
         self.space = make_tiny_space()
-        self.net = SuperNet(self.space, num_classes=5, remat=remat, aggressive_sharing=aggressive)
+        self.net = SuperNet(self.space, num_classes=5, remat=remat, aggressive_sharing=aggressive,
+                            skip_unused=skip_unused)
         self.images = jax.random.normal(jax.random.PRNGKey(0), IMAGES)
         self.params, self.state = self.net.init(jax.random.PRNGKey(1), self.images)
 
@@ -73,7 +74,8 @@ class Tiny:
 @pytest.fixture(scope="session")
 def tiny():
     chex.clear_trace_counter()
-    return Tiny(remat=True)
+    # remat and lax.cond skipping together; compared with plain autodiff without skipping.
+    return Tiny(remat=True, skip_unused=True)
 
 
 @pytest.fixture(scope="session")

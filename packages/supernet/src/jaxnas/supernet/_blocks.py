@@ -66,14 +66,25 @@ def suffix(v, params, d, ctrl_v, impl):
     return _bn(params, f"{p}project_", y) * ctrl_v["mask_out"]
 
 
-def slot_forward(plan, params, x, ctrl, impl):
+def _weighted_branch(v, kernel, wk, params, h, ctrl_v, impl, skip_unused: bool):
+    """``wk * branch(h)``; with ``skip_unused`` a zero weight skips the computation (lax.cond)."""
+    def run(params, h):
+        return wk * branch(v, kernel, params, h, ctrl_v, impl)
+
+    if not skip_unused or len(v.kernels) == 1:
+        return run(params, h)
+    shape = jax.eval_shape(run, params, h)
+    return lax.cond(wk != 0, run, lambda params, h: jnp.zeros(shape.shape, shape.dtype), params, h)
+
+
+def slot_forward(plan, params, x, ctrl, impl, skip_unused: bool = False):
     """The slot's output ``[B, H', W', C_out]`` (plain autodiff, everything is kept)."""
     out = None
     for v, ctrl_v in zip(plan.variants, ctrl):
         h = prefix(v, params, x, ctrl_v, impl)
         d = None
         for kp, wk in zip(v.kernels, ctrl_v["w_kernel"]):
-            term = wk * branch(v, kp.kernel, params, h, ctrl_v, impl)
+            term = _weighted_branch(v, kp.kernel, wk, params, h, ctrl_v, impl, skip_unused)
             d = term if d is None else d + term
         y = ctrl_v["w_variant"] * suffix(v, params, d, ctrl_v, impl)
         out = y if out is None else out + y
@@ -86,7 +97,7 @@ def _add(a, b):
     return jax.tree.map(jnp.add, a, b)
 
 
-def _remat_backward(plan, impl, residuals, g):
+def _remat_backward(plan, impl, skip_unused, residuals, g):
     params, x, ctrl = residuals
     g_params = jax.tree.map(jnp.zeros_like, params)
     g_x = g if plan.position.residual else jnp.zeros_like(x)
@@ -97,7 +108,7 @@ def _remat_backward(plan, impl, residuals, g):
         h = prefix(v, params_b, x_b, ctrl_v, impl)
         d = None
         for kp, wk in zip(v.kernels, ctrl_v["w_kernel"]):
-            term = wk * branch(v, kp.kernel, params_b, h, ctrl_v, impl)
+            term = _weighted_branch(v, kp.kernel, wk, params_b, h, ctrl_v, impl, skip_unused)
             d = term if d is None else d + term
         _, suf_vjp = jax.vjp(lambda p, d_: suffix(v, p, d_, ctrl_v, impl), params_b, d)
         gp, g_d = suf_vjp(ctrl_v["w_variant"] * g)
@@ -105,8 +116,16 @@ def _remat_backward(plan, impl, residuals, g):
         g_h = jnp.zeros_like(h)
         for kp, wk in zip(v.kernels, ctrl_v["w_kernel"]):
             params_k, h_k, g_d, g_params, g_h = lax.optimization_barrier((params_b, h, g_d, g_params, g_h))
-            _, br_vjp = jax.vjp(lambda p, h_: branch(v, kp.kernel, p, h_, ctrl_v, impl), params_k, h_k)
-            gp, gh = br_vjp(wk * g_d)
+            def branch_vjp(params_k, h_k, g_d, kernel=kp.kernel, wk=wk):
+                _, br_vjp = jax.vjp(lambda p, h_: branch(v, kernel, p, h_, ctrl_v, impl), params_k, h_k)
+                return br_vjp(wk * g_d)
+
+            if skip_unused and len(v.kernels) > 1:
+                gp, gh = lax.cond(wk != 0, branch_vjp,
+                                  lambda p, h_, _: (jax.tree.map(jnp.zeros_like, p), jnp.zeros_like(h_)),
+                                  params_k, h_k, g_d)
+            else:
+                gp, gh = branch_vjp(params_k, h_k, g_d)
             g_params, g_h = _add(g_params, gp), g_h + gh
         # The prefix (expand) is differentiated last and recomputed once more for it, so its
         # activations are not held while the kernel choices run.
@@ -117,18 +136,22 @@ def _remat_backward(plan, impl, residuals, g):
     return g_params, g_x, jax.tree.map(jnp.zeros_like, ctrl)
 
 
-def make_slot_fn(plan, impl: str, remat: bool):
-    """``fn(params, x, ctrl) -> y`` for one slot; rematerialised with a custom VJP if ``remat``."""
+def make_slot_fn(plan, impl: str, remat: bool, skip_unused: bool = False):
+    """``fn(params, x, ctrl) -> y`` for one slot; rematerialised with a custom VJP if ``remat``.
+
+    ``skip_unused``: kernel choices of weight 0 are skipped with ``lax.cond`` instead of
+    computed and multiplied by 0 (same values and gradients).
+    """
     if not remat:
-        return lambda params, x, ctrl: slot_forward(plan, params, x, ctrl, impl)
+        return lambda params, x, ctrl: slot_forward(plan, params, x, ctrl, impl, skip_unused)
 
     @jax.custom_vjp
     def fn(params, x, ctrl):
-        return slot_forward(plan, params, x, ctrl, impl)
+        return slot_forward(plan, params, x, ctrl, impl, skip_unused)
 
     def fwd(params, x, ctrl):
         # Only the inputs are saved: every activation inside the slot is recomputed.
-        return slot_forward(plan, params, x, ctrl, impl), (params, x, ctrl)
+        return slot_forward(plan, params, x, ctrl, impl, skip_unused), (params, x, ctrl)
 
-    fn.defvjp(fwd, lambda res, g: _remat_backward(plan, impl, res, g))
+    fn.defvjp(fwd, lambda res, g: _remat_backward(plan, impl, skip_unused, res, g))
     return fn

@@ -165,6 +165,8 @@ class SuperNet:
       remat: rematerialise each choice block in the backward pass (default on).
       depthwise_impl: ``auto``, ``shifted`` (fast on CPU) or ``lax``.
       weight_decay: L2 factor of ``SuperNetOutput.l2_loss``.
+      skip_unused: skip kernel choices of weight 0 with ``lax.cond`` (same values and
+        gradients; less compute per step outside warmup).
 
     ``init(rng, images, arch=None) -> (params, state)``;
     ``apply(params, state, images, arch, rng=None, op_warmup=0., filter_warmup=0.)
@@ -174,7 +176,7 @@ class SuperNet:
     """
 
     def __init__(self, space, num_classes: int = 1000, aggressive_sharing: bool = True, remat: bool = True,
-                 depthwise_impl: str = "auto", weight_decay: float = WEIGHT_DECAY):
+                 depthwise_impl: str = "auto", weight_decay: float = WEIGHT_DECAY, skip_unused: bool = False):
         if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
             raise ValueError(f"SuperNet: num_classes must be a positive int, got {num_classes!r}")
         self.impl = resolve_implementation(depthwise_impl)
@@ -186,7 +188,8 @@ class SuperNet:
         self.table = _control.DecisionTable(space)
         self.plans = tuple(slot_plan(p, space.filters_base, self.aggressive_sharing) if p.kind == "layer"
                            else None for p in space.positions)
-        self.slot_fns = {p.index: make_slot_fn(plan, self.impl, self.remat)
+        self.skip_unused = bool(skip_unused)
+        self.slot_fns = {p.index: make_slot_fn(plan, self.impl, self.remat, self.skip_unused)
                          for p, plan in zip(space.positions, self.plans) if plan is not None}
         self._transformed = hk.transform_with_state(
             lambda images, arch, rng, op_warmup, filter_warmup:
