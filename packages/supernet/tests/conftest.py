@@ -49,7 +49,7 @@ IMAGES = (4, 16, 16, 3)  # batch, height, width, channels of every supernet test
 class Tiny:
     """One supernet of the tiny space with compiled functions shared by the tests."""
 
-    def __init__(self, remat: bool, aggressive: bool = True, skip_unused: bool = False):
+    def __init__(self, remat: bool, aggressive: bool = True, skip_unused: bool = True):
         self.space = make_tiny_space()
         self.net = SuperNet(self.space, num_classes=5, remat=remat, aggressive_sharing=aggressive,
                             skip_unused=skip_unused)
@@ -80,7 +80,7 @@ def tiny():
 
 @pytest.fixture(scope="session")
 def tiny_no_remat():
-    return Tiny(remat=False)
+    return Tiny(remat=False, skip_unused=False)
 
 
 @pytest.fixture(scope="session")

@@ -166,7 +166,9 @@ class SuperNet:
       depthwise_impl: ``auto``, ``shifted`` (fast on CPU) or ``lax``.
       weight_decay: L2 factor of ``SuperNetOutput.l2_loss``.
       skip_unused: skip kernel choices of weight 0 with ``lax.cond`` (same values and
-        gradients; less compute per step outside warmup).
+        gradients). Default on: measured +45% search-step throughput on CPU (proxylessnas,
+        batch 32, 128 px); the 1x1 convs stay outside the cond (XLA:CPU runs convolutions
+        inside control flow slowly).
 
     ``init(rng, images, arch=None) -> (params, state)``;
     ``apply(params, state, images, arch, rng=None, op_warmup=0., filter_warmup=0.)
@@ -176,7 +178,7 @@ class SuperNet:
     """
 
     def __init__(self, space, num_classes: int = 1000, aggressive_sharing: bool = True, remat: bool = True,
-                 depthwise_impl: str = "auto", weight_decay: float = WEIGHT_DECAY, skip_unused: bool = False):
+                 depthwise_impl: str = "auto", weight_decay: float = WEIGHT_DECAY, skip_unused: bool = True):
         if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
             raise ValueError(f"SuperNet: num_classes must be a positive int, got {num_classes!r}")
         self.impl = resolve_implementation(depthwise_impl)
