@@ -15,7 +15,7 @@ def _search(tmp_path, data_dir, *args):
 @pytest.mark.parametrize("args, text", [
     (["--config.stepz=3"], "did you mean: steps"),
     (["--config.data.dataset=cifar10"], "is not prepared"),
-    (["--config.target=1000.0"], "outside what space 'proxylessnas_micro' can reach"),
+    (["--config.target=1000.0"], "outside what space 'proxylessnas_nano' can reach"),
     (["--config.target='mobilenet_v2'"], "not a point of space"),
 ])
 def test_bad_input_is_one_error_line(tmp_path, data_dir, capsys, args, text):
@@ -30,7 +30,7 @@ def test_latency_table_of_another_space_is_refused(tmp_path, data_dir, capsys):
                           "batch": 1, "dtype": "float32"})
     path = table.save(str(tmp_path / "t.json"))
     assert _search(tmp_path, data_dir, f"--config.latency_table={path!r}") == 2
-    assert "built for space 'proxylessnas', not 'proxylessnas_micro'" in capsys.readouterr().err
+    assert "built for space 'proxylessnas', not 'proxylessnas_nano'" in capsys.readouterr().err
 
 
 def test_unknown_task(tmp_path, capsys):
@@ -41,7 +41,7 @@ def test_unknown_task(tmp_path, capsys):
 def test_tiny_search_writes_every_output_and_refuses_to_overwrite(tmp_path, data_dir, capsys):
     assert _search(tmp_path, data_dir, "--config.plots=True", "--json") == 0
     out = capsys.readouterr().out
-    assert "found architecture (proxylessnas_micro)" in out and "vs target 2 M MACs" in out
+    assert "found architecture (proxylessnas_nano)" in out and "vs target 0.15 M MACs" in out
     result = json.loads(out.strip().splitlines()[-1])
     w = tmp_path / "w"
     for name in ("arch.txt", "arch_blocks.txt", "arch.json", "result.json", "config.json", "metrics.jsonl",
@@ -50,10 +50,10 @@ def test_tiny_search_writes_every_output_and_refuses_to_overwrite(tmp_path, data
     assert any(f.startswith("events.out.tfevents") for f in os.listdir(w / "tensorboard"))
     assert sorted(os.listdir(w / "checkpoints")) == ["4", "8"]
     assert (w / "arch.txt").read_text().strip() == result["arch"]
-    assert result["unit"] == "M MACs" and result["target"] == 2.0 and 0.0 <= result["one_shot_accuracy"] <= 1.0
+    assert result["unit"] == "M MACs" and result["target"] == 0.15 and 0.0 <= result["one_shot_accuracy"] <= 1.0
     rows = [json.loads(line) for line in (w / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [2, 4, 6, 8]
-    assert rows[0]["warmup"] > 0 and rows[-1]["warmup"] == 0 and len(rows[-1]["probabilities"]) == 34
+    assert rows[0]["warmup"] > 0 and rows[-1]["warmup"] == 0 and len(rows[-1]["probabilities"]) == 7
     # A second run into the same work dir must not silently overwrite it.
     assert _search(tmp_path, data_dir) == 2
     assert "pass --resume" in capsys.readouterr().err

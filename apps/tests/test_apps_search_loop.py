@@ -71,7 +71,8 @@ def test_two_processes_search_together(tmp_path, data_dir):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    flags = ["--toy", "--config.steps=4", "--config.log_every=2", "--config.checkpoint_every=4"]
+    flags = ["--toy", "--config.steps=4", "--config.log_every=2", "--config.checkpoint_every=4",
+             "--config.archs_per_step=2"]
     procs = [subprocess.Popen([sys.executable, SCRIPT, str(tmp_path / "two"), data_dir, *flags],
                               env=_env(1, JAX_COORDINATOR_ADDRESS=f"127.0.0.1:{port}", JAX_NUM_PROCESSES=2,
                                        JAX_PROCESS_ID=i), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -16,12 +16,12 @@ def test_dropout_rule():
 
 
 def test_training_improves_accuracy_and_exports(tmp_path, data_dir):
-    config = apply_overrides(load_config("train_tiny"), [f"data.data_dir={data_dir!r}"])
+    config = apply_overrides(load_config("train_tiny"), [f"data.data_dir={data_dir!r}", "arch='0:0:1:1:0:1:1'"])
     result = train(config, str(tmp_path), progress=False)
-    assert result["accuracy"] >= result["initial_accuracy"] + 0.05, result
+    assert result["accuracy"] >= result["initial_accuracy"] + 0.04, result
     export = tmp_path / "export"
     meta = json.loads((export / "model.json").read_text())
-    assert meta["space"] == "proxylessnas_micro" and meta["num_classes"] == 10
+    assert meta["space"] == "proxylessnas_nano" and meta["num_classes"] == 10
     flat = np.load(export / "params.npz")
     params = unflatten_params({k[len("params/"):]: flat[k] for k in flat.files if k.startswith("params/")})
     assert sum(v.size for scope in params.values() for v in scope.values()) == result["params"]
@@ -37,7 +37,7 @@ def test_training_improves_accuracy_and_exports(tmp_path, data_dir):
     state = unflatten_params({k[len("state/"):]: flat[k] for k in flat.files if k.startswith("state/")})
     from jaxnas.apps.classification._train import child_network
     from jaxnas.searchspace import get_space
-    space = get_space("proxylessnas_micro")
+    space = get_space("proxylessnas_nano")
     net = child_network(space, space.parse(meta["arch"]), 10, 0.0, config.bn_momentum, config.bn_eps)
     expected = np.asarray(net.apply(params, state, None, x, False)[0])
     np.testing.assert_allclose(interp.get_tensor(out["index"]), expected, rtol=1e-3, atol=1e-3)
@@ -48,5 +48,5 @@ def test_random_baseline_respects_its_window(tmp_path, data_dir):
     result = random_search(config, str(tmp_path), progress=False)
     assert len(result["archs"]) == 2
     for row in result["archs"]:
-        assert abs(row["cost"] - 2.0) <= 0.5 and row["macs"] / 1e6 == pytest.approx(row["cost"])
+        assert abs(row["cost"] - 0.15) <= 0.05 and row["macs"] / 1e6 == pytest.approx(row["cost"])
     assert len({r["arch"] for r in result["archs"]}) == 2

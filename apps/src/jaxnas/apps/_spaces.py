@@ -4,6 +4,7 @@
 kernels {3, 5, 7}, expansions {3, 6}, skippable layers and block widths, so a
 search on a laptop CPU finishes in minutes. Its largest network has about 9x the
 MACs of its smallest: architecture choice matters for accuracy and latency.
+``proxylessnas_nano``: two stages, 6 decisions, for tests and smoke runs.
 """
 
 from __future__ import annotations
@@ -46,10 +47,24 @@ def proxylessnas_micro() -> Space:
     return Space("proxylessnas_micro", blocks, 8)
 
 
+def proxylessnas_nano() -> Space:
+    """A 2-stage toy of the same skeleton for tests and smoke runs (compiles in seconds)."""
+    layer = Bottleneck(kernel=OneOf((3, 5), "op"), expansion=OneOf((3.0, 6.0), "filters"), se=False, stride=1,
+                       activation="relu")
+    blocks = (
+        Block([Conv(3, 2), Activation("relu")], OneOf((8,), "filters")),
+        Block([OneOf(tuple(SepConv(k, 2, "relu") for k in (3, 5)), "op"),
+               Residual(OneOf((layer, Zero()), "op"))], OneOf((8, 16), "filters")),
+        Block([Conv(1, 1), Activation("relu"), GlobalPool()], OneOf((32, 64), "filters")),
+    )
+    return Space("proxylessnas_nano", blocks, 8)
+
+
 def register_app_spaces() -> None:
     """Registers the apps' spaces (idempotent)."""
-    if "proxylessnas_micro" not in list_spaces():
-        register_space("proxylessnas_micro", proxylessnas_micro)
+    for name, factory in (("proxylessnas_micro", proxylessnas_micro), ("proxylessnas_nano", proxylessnas_nano)):
+        if name not in list_spaces():
+            register_space(name, factory)
 
 
 register_app_spaces()

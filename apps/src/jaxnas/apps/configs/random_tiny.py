@@ -8,4 +8,4 @@ from jaxnas.apps.configs.train_tiny import get_config as train_config
 
 def get_config():
     return RandomConfig(train=dataclasses.replace(train_config(), steps=10, export_tflite=False),
-                        num_archs=2, target=2.0, window=0.5)
+                        num_archs=2, target=0.15, window=0.05)

@@ -8,5 +8,5 @@ def get_config():
         data=DataConfig(dataset="jaxnas_shapes/tiny", cache=True, resolution=32, min_crop_area=0.35,
                         holdout_fraction=0.25),
         optim=OptimConfig(warmup_fraction=0.1),
-        space="proxylessnas_micro", steps=8, per_device_batch=4, archs_per_step=1,
-        controller_lr_per_256=0.5, target=2.0, log_every=2, checkpoint_every=4, eval_batches=2, plots=False)
+        space="proxylessnas_nano", steps=8, per_device_batch=4, archs_per_step=1,
+        controller_lr_per_256=0.5, target=0.15, log_every=2, checkpoint_every=4, eval_batches=2, plots=False)
