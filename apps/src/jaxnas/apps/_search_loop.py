@@ -59,12 +59,12 @@ class SearchState(NamedTuple):
 
 
 class StepInfo(NamedTuple):
-    """Per-step values for logging ([] scalars or [A] per architecture)."""
+    """Per-step scalars for logging (means over the step's architectures; replicated on every process)."""
 
     loss: jax.Array
-    quality: jax.Array      # [A]
-    cost: jax.Array         # [A]
-    reward: jax.Array       # [A]
+    quality: jax.Array
+    cost: jax.Array
+    reward: jax.Array
     baseline: jax.Array
     entropy: jax.Array
     weight_lr: jax.Array
@@ -154,7 +154,7 @@ def make_search_step(task: SearchTask, controller, optimizer, weight_schedule, c
         cost = cost_fn(archs)
         reward = reward_fn(quality, cost)
         ctrl, cinfo = controller.update(state.controller, archs, reward)
-        info = StepInfo(loss, quality, cost, reward, cinfo.baseline, cinfo.entropy,
+        info = StepInfo(loss, jnp.mean(quality), jnp.mean(cost), jnp.mean(reward), cinfo.baseline, cinfo.entropy,
                         jnp.asarray(weight_schedule(state.step), jnp.float32), cinfo.learning_rate, p)
         return SearchState(params, opt_state, ctrl, jax.random.key_data(key), state.step + 1), info
 
@@ -183,8 +183,8 @@ def summarize(infos: list) -> dict:
     """Means over the steps since the last log of every ``StepInfo`` field (host floats)."""
     if not infos:
         return {}
-    host = jax.device_get(infos)
-    return {k: float(np.mean([np.mean(getattr(i, k)) for i in host])) for k in StepInfo._fields}
+    host = jax.device_get(infos)  # replicated scalars: readable on every process
+    return {k: float(np.mean([getattr(i, k) for i in host])) for k in StepInfo._fields}
 
 
 def make_quality_fn(task: SearchTask, mesh, groups_per_device: int):
