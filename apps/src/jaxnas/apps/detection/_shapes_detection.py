@@ -3,7 +3,7 @@
 Every image is a pure function of ``(split seed, index)`` (numpy PCG64, float64 arithmetic), so
 two machines prepare the same bytes. An image holds 1 to ``max_objects`` labelled shapes (six
 outline classes of the built-in classification renderer: disc, square, triangle, star, ring, plus)
-at random sizes (about 10% to 45% of the image side), rotations and colours, over a gradient
+at random sizes (about 14% to 50% of the image side), rotations and colours, over a gradient
 background with unlabelled clutter (small discs, thin bars) and Gaussian noise. Objects overlap
 little (at most 15% of either's area), boxes are the tight pixel boxes of the shapes, normalised
 ``[ymin, xmin, ymax, xmax]``. Features follow TFDS ``coco/2017`` (``image``, ``image/id``,
@@ -33,7 +33,7 @@ _CLASS_IDS = tuple(_ALL_NAMES.index(n) for n in CLASS_NAMES)  # renderer label o
 _SPLIT_SEEDS = {"train": 11, "validation": 12}
 
 
-def render_detection(seed: int, index: int, size: int = 128, max_objects: int = 6):
+def render_detection(seed: int, index: int, size: int = 128, max_objects: int = 5):
     """Renders one detection example.
 
     Args:
@@ -82,7 +82,7 @@ def render_detection(seed: int, index: int, size: int = 128, max_objects: int = 
         if len(masks) == want:
             break
         cls = int(rng.integers(len(CLASS_NAMES)))
-        radius = rng.uniform(0.05, 0.22) * size
+        radius = rng.uniform(0.07, 0.24) * size
         cx, cy = rng.uniform(radius * 0.8, size - radius * 0.8, 2)
         rot = rng.uniform(0, 2 * np.pi)
         u = (x - cx) * np.cos(rot) + (y - cy) * np.sin(rot)
@@ -110,7 +110,7 @@ class ShapesDetectionConfig(tfds.core.BuilderConfig):
     """Image side, objects per image and split sizes of one variant."""
 
     size: int = 128
-    max_objects: int = 6
+    max_objects: int = 5
     num_train: int = 4_000
     num_validation: int = 500
 
@@ -118,8 +118,8 @@ class ShapesDetectionConfig(tfds.core.BuilderConfig):
 class JaxnasShapesDetection(tfds.core.GeneratorBasedBuilder):
     """Shapes with boxes and labels over clutter and noise (built in, deterministic)."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "First release."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {"1.0.0": "First release.", "1.1.0": "Larger objects, at most 5 per image."}
     BUILDER_CONFIGS = [
         ShapesDetectionConfig(name="default", description="128 x 128, 4000 train / 500 validation"),
         ShapesDetectionConfig(name="320", description="320 x 320, 4000 train / 500 validation", size=320),

@@ -1,0 +1,89 @@
+"""The detection SearchTask inside the shared TuNAS search step, on the tiny built-in dataset."""
+
+import os
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxnas.apps import _distributed as dist
+from jaxnas.apps._search_loop import SearchState
+from jaxnas.apps._search_loop import StepSettings
+from jaxnas.apps._search_loop import make_search_step
+from jaxnas.apps.detection import DetectionData
+from jaxnas.apps.detection import DetectionPreprocess
+from jaxnas.apps.detection._task import BackboneFns
+from jaxnas.apps.detection._task import detection_task
+
+DATA_DIR = os.environ.get("JAXNAS_TEST_TFDS_DIR", "/tmp/jaxnas_test_tfds")
+
+
+def toy_backbone(num_decisions: int) -> BackboneFns:
+    """Strided convs whose C5 width is gated by the architecture, like a searched width mask."""
+    net = hk.without_apply_rng(hk.transform(lambda x: _toy(x)))
+
+    def _toy(x):
+        for width in (8, 8, 16, 16):
+            x = jax.nn.relu(hk.Conv2D(width, 3, stride=2)(x))
+        return {"C4": x, "C5": jax.nn.relu(hk.Conv2D(24, 3, stride=2)(x))}
+
+    def init(key, images):
+        return jax.jit(net.init)(key, images)
+
+    def apply(params, images, arch, key, op_p, filter_p):
+        del key, op_p, filter_p
+        eps = net.apply(params, images)
+        mask = (jnp.arange(24) < 12 + 12 * (arch[0] % 2)).astype(eps["C5"].dtype)  # width 12 or 24
+        l2 = sum(jnp.sum(w**2) for w in jax.tree_util.tree_leaves(params))
+        return {"C4": eps["C4"], "C5": eps["C5"] * mask}, l2
+
+    return BackboneFns(init, apply, num_decisions)
+
+
+def test_search_steps_with_the_detection_task():
+    from jaxnas.controller import reinforce_controller
+    from jaxnas.searchspace import get_space
+
+    space = get_space("proxylessnas")
+    data = DetectionData("jaxnas_shapes_detection/tiny", data_dir=DATA_DIR)
+    pre = DetectionPreprocess(resolution=64, max_boxes=8)
+    task = detection_task(toy_backbone(space.num_decisions), data.num_classes, resolution=64)
+    mesh = dist.make_mesh()
+    settings = StepSettings(total_steps=4, warmup_fraction=0.5, op_warmup=True, filter_warmup=True,
+                            archs_per_step=mesh.size, groups_per_device=1)
+    controller = reinforce_controller(space, 5e-3, total_steps=4, delay_fraction=0.0)
+    optimizer = optax.sgd(0.01, momentum=0.9)
+    train = data.stream("train", 4 * mesh.size, pre, train=True).batches()
+    valid = data.stream("train", 4 * mesh.size, pre, train=False, seed=1).batches()
+    first = next(train)
+    params = task.init(jax.random.PRNGKey(0), first)
+    assert set(params) == {"backbone", "head"}
+    state = dist.replicate(mesh, SearchState(params, optimizer.init(params), controller.init(),
+                                             jax.random.key_data(jax.random.PRNGKey(1)), jnp.zeros((), jnp.int32)))
+    step = make_search_step(task, controller, optimizer, lambda s: jnp.float32(0.01),
+                            lambda archs: jnp.sum(archs, -1).astype(jnp.float32),
+                            lambda quality, cost: quality, mesh, settings)
+    logits_before = np.asarray(jax.tree_util.tree_leaves(state.controller)[0])
+    for _ in range(3):
+        state, info = step(state, dist.shard_batch(mesh, next(train)), dist.shard_batch(mesh, next(valid)))
+    quality = np.asarray(info.quality)
+    assert np.isfinite(float(info.loss)) and ((quality >= 0) & (quality <= 1)).all()
+    assert int(state.step) == 3
+    assert step._cache_size() == 1  # new architectures every step, one compilation
+    assert not np.array_equal(jax.tree_util.tree_leaves(state.controller)[0], logits_before)
+
+
+def test_supernet_backbone_gives_c4_and_c5():
+    from jaxnas.apps.detection import supernet_backbone
+    from jaxnas.searchspace import get_space
+
+    space = get_space("proxylessnas")
+    backbone = supernet_backbone(space, remat=False)
+    images = jnp.zeros((1, 64, 64, 3))
+    params = backbone.init(jax.random.PRNGKey(0), images)
+    arch = jnp.zeros((space.num_decisions,), jnp.int32)
+    endpoints, l2 = jax.eval_shape(lambda p: backbone.apply(p, images, arch, None, 0.0, 0.0), params)
+    assert endpoints["C4"].shape[:3] == (1, 4, 4) and endpoints["C5"].shape[:3] == (1, 2, 2)
+    assert l2.shape == ()
