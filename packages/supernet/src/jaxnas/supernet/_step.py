@@ -31,15 +31,17 @@ def make_sgd_step(supernet, learning_rate: float = 0.1):
     probabilities are traced arguments, so one compilation serves every step).
 
     >>> import jax, jax.numpy as jnp
-    >>> from jaxnas.searchspace import get_space
     >>> from jaxnas.supernet import SuperNet
-    >>> net = SuperNet(get_space("proxylessnas"), num_classes=10)
+    >>> from jaxnas.searchspace import Activation, Block, Conv, GlobalPool, OneOf, Space
+    >>> space = Space("doc_step", (Block([Conv(OneOf((3, 5)), 2), Activation("relu"), GlobalPool()],
+    ...                                  OneOf((8, 16), "filters")),))
+    >>> net = SuperNet(space, num_classes=3)
     >>> params, _ = net.init(jax.random.PRNGKey(0))
-    >>> step = make_sgd_step(net)
-    >>> new, loss = jax.eval_shape(step, params, jnp.zeros((2, 32, 32, 3)), jnp.zeros(2, jnp.int32),
-    ...                            jnp.zeros(73, jnp.int32), jax.random.PRNGKey(0), 1.0, 1.0)
-    >>> loss.shape
-    ()
+    >>> step = jax.jit(make_sgd_step(net))
+    >>> params, loss = step(params, jnp.ones((2, 8, 8, 3)), jnp.zeros(2, jnp.int32), jnp.array([1, 0]),
+    ...                     jax.random.PRNGKey(1), 1.0, 1.0)
+    >>> bool(jnp.isfinite(loss))
+    True
     """
     def step(params, images, labels, arch, rng, op_warmup, filter_warmup):
         def loss_fn(p):
