@@ -21,11 +21,10 @@ from jaxnas.supernet import configure_xla
 
 configure_xla()  # before jax starts: XLA:CPU keeps the barriers remat relies on
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-
-from jaxnas.searchspace import get_space  # noqa: E402
-from jaxnas.supernet import SuperNet, make_sgd_step  # noqa: E402
+import jax
+import jax.numpy as jnp
+from jaxnas.searchspace import get_space
+from jaxnas.supernet import SuperNet, make_sgd_step
 
 GIB = 2 ** 30
 

@@ -5,19 +5,28 @@ most tests run this space at 32 px; the reference spaces are only shape-checked.
 """
 
 import pytest
-
 from jaxnas.supernet import configure_xla
 
 # Before any jax computation: the shared place that sets the flag remat needs on CPU.
 configure_xla()
 
-import chex  # noqa: E402
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-
-from jaxnas.searchspace import (Activation, Block, Bottleneck, Conv, Endpoint, GlobalPool, OneOf, Residual,  # noqa: E402
-                                SepConv, Space, Zero)
-from jaxnas.supernet import SuperNet  # noqa: E402
+import chex
+import jax
+import jax.numpy as jnp
+from jaxnas.searchspace import (
+    Activation,
+    Block,
+    Bottleneck,
+    Conv,
+    Endpoint,
+    GlobalPool,
+    OneOf,
+    Residual,
+    SepConv,
+    Space,
+    Zero,
+)
+from jaxnas.supernet import SuperNet
 
 
 def make_tiny_space() -> Space:

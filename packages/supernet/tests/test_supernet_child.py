@@ -5,7 +5,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from jaxnas.searchspace import count_params, get_space, reference_arch
 from jaxnas.supernet import ChildNet
 
@@ -23,7 +22,7 @@ def test_param_count_equals_searchspace(name, space_name):
     arch = space.validate(reference_arch(name, space_name))
     net = _transformed(space, arch)
     # eval_shape: shapes only, nothing is compiled.
-    params, state = jax.eval_shape(lambda r, x: net.init(r, x, True), jax.random.PRNGKey(0),
+    params, _ = jax.eval_shape(lambda r, x: net.init(r, x, True), jax.random.PRNGKey(0),
                                    jnp.zeros((1, 224, 224, 3)))
     assert sum(int(np.prod(p.shape)) for p in jax.tree.leaves(params)) == int(count_params(space, arch))
     assert all(k.startswith("child/") for k in params)

@@ -5,7 +5,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from jaxnas.searchspace import count_params, get_space, reference_arch
 from jaxnas.supernet import ChildNet, SuperNet, inherit_weights
 

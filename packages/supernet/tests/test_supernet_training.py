@@ -4,7 +4,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from jaxnas.supernet._control import DecisionTable, choice_weights
 
 

@@ -3,7 +3,6 @@
 import os
 
 import pytest
-
 from jaxnas.supernet import configure_xla, xla_configured
 
 

@@ -17,10 +17,10 @@ from jaxnas.supernet._xla import configure_xla
 from jaxnas.supernet._xla import xla_configured
 
 __all__ = [
+    "WEIGHT_DECAY",
     "ChildNet",
     "SuperNet",
     "SuperNetOutput",
-    "WEIGHT_DECAY",
     "__version__",
     "configure_xla",
     "depthwise_conv",

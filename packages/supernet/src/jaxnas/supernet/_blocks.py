@@ -23,7 +23,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from jax import lax
-
 from jaxnas.supernet import _ops
 
 
@@ -110,14 +109,15 @@ def _remat_backward(plan, impl, skip_unused, residuals, g):
         for kp, wk in zip(v.kernels, ctrl_v["w_kernel"]):
             term = _weighted_branch(v, kp.kernel, wk, params_b, h, ctrl_v, impl, skip_unused)
             d = term if d is None else d + term
-        _, suf_vjp = jax.vjp(lambda p, d_: suffix(v, p, d_, ctrl_v, impl), params_b, d)
+        _, suf_vjp = jax.vjp(lambda p, d_, v=v, c=ctrl_v: suffix(v, p, d_, c, impl), params_b, d)
         gp, g_d = suf_vjp(ctrl_v["w_variant"] * g)
         g_params = _add(g_params, gp)
         g_h = jnp.zeros_like(h)
         for kp, wk in zip(v.kernels, ctrl_v["w_kernel"]):
             params_k, h_k, g_d, g_params, g_h = lax.optimization_barrier((params_b, h, g_d, g_params, g_h))
-            def branch_vjp(params_k, h_k, g_d, kernel=kp.kernel, wk=wk):
-                _, br_vjp = jax.vjp(lambda p, h_: branch(v, kernel, p, h_, ctrl_v, impl), params_k, h_k)
+
+            def branch_vjp(params_k, h_k, g_d, v=v, c=ctrl_v, kernel=kp.kernel, wk=wk):
+                _, br_vjp = jax.vjp(lambda p, h_: branch(v, kernel, p, h_, c, impl), params_k, h_k)
                 return br_vjp(wk * g_d)
 
             if skip_unused and len(v.kernels) > 1:
@@ -130,7 +130,7 @@ def _remat_backward(plan, impl, skip_unused, residuals, g):
         # The prefix (expand) is differentiated last and recomputed once more for it, so its
         # activations are not held while the kernel choices run.
         params_p, x_p, g_h, g_params = lax.optimization_barrier((params_b, x_b, g_h, g_params))
-        _, pre_vjp = jax.vjp(lambda p, x_: prefix(v, p, x_, ctrl_v, impl), params_p, x_p)
+        _, pre_vjp = jax.vjp(lambda p, x_, v=v, c=ctrl_v: prefix(v, p, x_, c, impl), params_p, x_p)
         gp, gx = pre_vjp(g_h)
         g_params, g_x = _add(g_params, gp), g_x + gx
     return g_params, g_x, jax.tree.map(jnp.zeros_like, ctrl)

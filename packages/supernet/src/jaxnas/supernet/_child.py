@@ -23,7 +23,6 @@ import math
 import haiku as hk
 import jax.numpy as jnp
 import numpy as np
-
 from jaxnas.supernet import _ops
 from jaxnas.supernet._depthwise import resolve_implementation
 
@@ -44,7 +43,7 @@ class Endpoints:
         self._marked, self._last = {}, {}
 
     def add(self, x, output_stride: int, marked: bool) -> None:
-        level = int(round(math.log2(output_stride)))
+        level = round(math.log2(output_stride))
         if level < 1:
             return
         self._last[level] = x

@@ -10,7 +10,6 @@ from __future__ import annotations
 import haiku as hk
 import jax
 import jax.numpy as jnp
-
 from jaxnas.supernet._child import ChildNet, op_scope
 from jaxnas.supernet._plan import find_variant
 

@@ -17,7 +17,6 @@ import haiku as hk
 import jax
 import jax.numpy as jnp
 from jax import lax
-
 from jaxnas.supernet._depthwise import depthwise_conv
 
 BN_EPS = 1e-3

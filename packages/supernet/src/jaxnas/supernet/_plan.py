@@ -18,11 +18,16 @@ Shape letters: I = number of input-width choices, R = number of expansion ratios
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 import numpy as np
-
-from jaxnas.searchspace import Bottleneck, Conv, OneOf, SepConv, Zero, make_divisible, scale_filters
+from jaxnas.searchspace import (
+    Bottleneck,
+    Conv,
+    OneOf,
+    Zero,
+    make_divisible,
+    scale_filters,
+)
 
 Pair = tuple  # (decision index, choice index); decision -1 means "always 1"
 
@@ -109,8 +114,8 @@ def _variants_of(position, layer, c: int, rel_prefix: str, op_pair: Pair, class_
     kernels = tuple(KernelPlan(k, (kernel_dec, i) if kernel_dec >= 0 else (-1, 0))
                     for i, k in enumerate(_choices(layer.kernel)))
     act = position.activation or "none" if isinstance(layer, Conv) else layer.activation
-    base = dict(kind=type(layer).__name__.lower(), stride=layer.stride, activation=act,
-                use_bn=getattr(layer, "use_bn", True))
+    base = {"kind": type(layer).__name__.lower(), "stride": layer.stride, "activation": act,
+            "use_bn": getattr(layer, "use_bn", True)}
     if not isinstance(layer, Bottleneck):
         return [VariantPlan(prefix=class_prefix, weight=(op_pair,), kernels=kernels, **base)]
     exp_dec = _lookup(local, rel_prefix, "expansion")
@@ -203,7 +208,7 @@ def param_shapes(plan: SlotPlan) -> dict:
     return out
 
 
-def find_variant(plan: SlotPlan, arch: np.ndarray) -> Optional[tuple]:
+def find_variant(plan: SlotPlan, arch: np.ndarray) -> tuple | None:
     """The ``(variant, kernel plan)`` a fixed architecture selects in a slot (None: Zero)."""
     def weight(pair):
         d, c = pair

@@ -10,13 +10,12 @@ Shape letters: B = batch, H, W = image size, D = decisions, N = classes.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import haiku as hk
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from jaxnas.supernet import _control, _ops
 from jaxnas.supernet._blocks import make_slot_fn
 from jaxnas.supernet._child import Endpoints
@@ -115,7 +114,7 @@ def _slot_l2(plan, params, ctrl, cin):
 
 
 class _SuperNetModule(hk.Module):
-    def __init__(self, net: "SuperNet"):
+    def __init__(self, net: SuperNet):
         super().__init__(name="supernet")
         self.net = net
 
