@@ -132,10 +132,3 @@ def apply_overrides(config, args: Sequence[str]):
 def to_dict(config) -> dict:
     """A JSON-ready dict of a config (for the work dir and checkpoints)."""
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
-
-
-def config_diff(saved: dict, current: dict, ignore: Sequence[str] = ()) -> list[str]:
-    """Keys whose values differ between a saved and a current config dict."""
-    keys = sorted(set(saved) | set(current))
-    return [k for k in keys if k not in ignore and saved.get(k) != current.get(k)]
-
