@@ -8,7 +8,6 @@ about 10 s each here.
 import jax
 import jax.numpy as jnp
 import pytest
-
 from jaxnas.searchspace import get_space, list_spaces
 from jaxnas.supernet import SuperNet
 
