@@ -12,6 +12,10 @@ from jaxnas.searchspace import get_space, list_spaces
 from jaxnas.supernet import SuperNet
 
 
+BUILTIN_SPACES = ("proxylessnas", "proxylessnas_enlarged", "mobilenet_v3_like", "mobilenet_v2", "mnasnet_b1",
+                  "proxylessnas_mobile", "mobilenet_v3_large")
+
+
 @pytest.mark.parametrize("name", list_spaces())
 def test_supernet_of_every_space_traces(name):
     space = get_space(name)
@@ -21,5 +25,6 @@ def test_supernet_of_every_space_traces(name):
     out, _ = jax.eval_shape(lambda p, x, a: net.apply(p, {}, x, a, jax.random.PRNGKey(0), 1.0, 1.0),
                             net.params_shape(), images, arch)
     assert out.logits.shape == (2, 10) and out.l2_loss.shape == ()
-    if name.startswith(("proxylessnas", "mobilenet", "mnasnet")):
+    # Spaces registered by other packages (e.g. the apps' tiny ones) may stop before stride 32.
+    if name in BUILTIN_SPACES:
         assert out.endpoints["C4"].shape[1:3] == (4, 4) and out.endpoints["C5"].shape[1:3] == (2, 2)
