@@ -59,7 +59,7 @@ def search_cost(space: Space, latency_table: str | None, target, resolution: int
     if latency_table:
         from jaxnas.latency import LatencyTable, latency_model
         table = LatencyTable.load(latency_table)
-        if space.name not in [table.space] + list(table.provenance.get("extra_spaces", [])):
+        if space.name not in table.spaces:
             raise ValueError(f"latency table {latency_table!r} was built for space {table.space!r}, not "
                              f"{space.name!r}; build one with `jaxnas-latency build --space {space.name} "
                              f"--backend litert --out TABLE.json` or pick --config.space={table.space}")
