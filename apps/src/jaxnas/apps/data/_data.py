@@ -43,6 +43,19 @@ def _tf():
     return tf
 
 
+def resumable_batches(make_epoch, steps_per_epoch: int, start_step: int = 0) -> Iterator[dict]:
+    """Endless numpy batches from global step ``start_step``, epoch after epoch.
+
+    ``make_epoch(epoch, skip)`` returns the tf.data pipeline of one epoch with its
+    first ``skip`` batches dropped; resuming at any step therefore replays exactly
+    the batches an uninterrupted run would have seen (shared by every data stream).
+    """
+    epoch, within = divmod(int(start_step), steps_per_epoch)
+    while True:
+        yield from make_epoch(epoch, within).as_numpy_iterator()
+        epoch, within = epoch + 1, 0
+
+
 def _builder(name: str, data_dir: str | None):
     """The prepared TFDS builder of ``name``; prepares the built-in dataset on first use."""
     import tensorflow_datasets as tfds
@@ -231,10 +244,7 @@ class Stream:
 
     def batches(self, start_step: int = 0) -> Iterator[dict]:
         """Endless batches from global step ``start_step`` on (numpy dicts)."""
-        epoch, within = divmod(int(start_step), self.steps_per_epoch)
-        while True:
-            yield from self._epoch(epoch, within).as_numpy_iterator()
-            epoch, within = epoch + 1, 0
+        return resumable_batches(self._epoch, self.steps_per_epoch, start_step)
 
     def epoch_batches(self) -> Iterator[dict]:
         """One ordered pass over the role (eval): every example once, with a ``mask``."""

@@ -33,6 +33,7 @@ from jaxnas.apps.data import IMAGENET_MEAN
 from jaxnas.apps.data import IMAGENET_STD
 from jaxnas.apps.data import resolve_splits
 from jaxnas.apps.data._data import _tf  # TF imported lazily and kept off accelerators
+from jaxnas.apps.data._data import resumable_batches
 
 BUILTIN_DETECTION = "jaxnas_shapes_detection"
 ROLES = ("train", "validation", "test", "trainval")
@@ -255,10 +256,7 @@ class DetectionStream:
 
     def batches(self, start_step: int = 0) -> Iterator[dict]:
         """Endless batches from global step ``start_step`` on (numpy dicts)."""
-        epoch, within = divmod(int(start_step), self.steps_per_epoch)
-        while True:
-            yield from self._epoch(epoch, within).as_numpy_iterator()
-            epoch, within = epoch + 1, 0
+        return resumable_batches(self._epoch, self.steps_per_epoch, start_step)
 
     def epoch_batches(self) -> Iterator[dict]:
         """One ordered pass (eval): every example once; the last batch padded with ``mask = 0``."""
