@@ -25,6 +25,8 @@ from jaxnas.detection._coco_eval import coco_evaluate
 from jaxnas.detection._head import CLASS_BIAS_INIT
 from jaxnas.detection._head import DEFAULT_EXTRA_DEPTHS
 from jaxnas.detection._head import SSDLiteHead
+from jaxnas.detection._head_ops import HeadOp
+from jaxnas.detection._head_ops import ssdlite_head_ops
 from jaxnas.detection._losses import sigmoid_focal_loss
 from jaxnas.detection._losses import smooth_l1
 from jaxnas.detection._losses import ssd_loss
@@ -46,6 +48,7 @@ __all__ = [
     "DEFAULT_EXTRA_DEPTHS",
     "DetectionModel",
     "Detections",
+    "HeadOp",
     "SCALE_FACTORS",
     "SSDLiteHead",
     "Targets",
@@ -67,4 +70,5 @@ __all__ = [
     "smooth_l1",
     "ssd_feature_shapes",
     "ssd_loss",
+    "ssdlite_head_ops",
 ]
