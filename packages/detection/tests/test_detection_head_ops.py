@@ -4,9 +4,7 @@ import haiku as hk
 import jax
 import jax.numpy as jnp
 import pytest
-
-from jaxnas.detection import SSDLiteHead
-from jaxnas.detection import ssdlite_head_ops
+from jaxnas.detection import SSDLiteHead, ssdlite_head_ops
 
 
 def _params(op):
@@ -37,10 +35,10 @@ def test_ops_match_the_haiku_head(size, c4, c5):
 
 
 @pytest.mark.parametrize("kwargs, text", [
-    (dict(c4=(20, 20), c5=(10, 10, 8), num_classes=3), "c4 must be (height, width, channels)"),
-    (dict(c4=(20, 20, 8), c5=(10, 10, 0), num_classes=3), "c5 must be positive"),
-    (dict(c4=(20, 20, 8), c5=(10, 10, 8), num_classes=0), "num_classes must be a positive int"),
-    (dict(c4=(20, 20, 8), c5=(10, 10, 8), num_classes=3, anchors_per_location=(3, 6)), "needs 6 entries"),
+    ({"c4": (20, 20), "c5": (10, 10, 8), "num_classes": 3}, "c4 must be (height, width, channels)"),
+    ({"c4": (20, 20, 8), "c5": (10, 10, 0), "num_classes": 3}, "c5 must be positive"),
+    ({"c4": (20, 20, 8), "c5": (10, 10, 8), "num_classes": 0}, "num_classes must be a positive int"),
+    ({"c4": (20, 20, 8), "c5": (10, 10, 8), "num_classes": 3, "anchors_per_location": (3, 6)}, "needs 6 entries"),
 ])
 def test_bad_arguments_are_named(kwargs, text):
     with pytest.raises(ValueError, match=text.replace("(", r"\(").replace(")", r"\)")):

@@ -24,7 +24,8 @@ concatenation of the predictions, the sigmoid, box decoding and NMS.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from jaxnas.detection._head import DEFAULT_EXTRA_DEPTHS
 

@@ -21,6 +21,11 @@ from jaxnas.latency._examples import load_example
 from jaxnas.latency._examples import load_example_report
 from jaxnas.latency._export import export_models
 from jaxnas.latency._export import import_table
+from jaxnas.latency._heads import Endpoint
+from jaxnas.latency._heads import Head
+from jaxnas.latency._heads import HeadedCost
+from jaxnas.latency._heads import head_ops
+from jaxnas.latency._heads import space_endpoints
 from jaxnas.latency._predict import latency_model
 from jaxnas.latency._predict import LatencyModel
 from jaxnas.latency._predict import network_latency
@@ -44,6 +49,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "Backend",
     "Calibration",
+    "Endpoint",
+    "Head",
+    "HeadedCost",
     "LatencyModel",
     "LatencyTable",
     "MissingSignatureError",
@@ -54,6 +62,7 @@ __all__ = [
     "example_tables",
     "export_models",
     "get_backend",
+    "head_ops",
     "import_table",
     "kendall",
     "l2_cache_bytes",
@@ -66,6 +75,7 @@ __all__ = [
     "pearson",
     "register_backend",
     "signature_key",
+    "space_endpoints",
     "space_ops",
     "spearman",
     "summarize",

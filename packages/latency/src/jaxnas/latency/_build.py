@@ -14,15 +14,15 @@ import time
 from collections.abc import Callable
 
 from jaxnas.latency._backends import Backend
+from jaxnas.latency._heads import Head, head_ops
 from jaxnas.latency._signatures import space_ops
 from jaxnas.latency._table import LatencyTable
 from jaxnas.searchspace import Space
 
 
-
 def build_table(space: Space, backend: Backend, resolution: int = 224, num_classes: int = 1000,
                 out: str | None = None, progress: bool = True, save_every_s: float = 5.0,
-                log: Callable[[str], None] | None = print) -> LatencyTable:
+                log: Callable[[str], None] | None = print, head: Head | None = None) -> LatencyTable:
     """Measures every op signature of ``space`` on ``backend``.
 
     Args:
@@ -37,6 +37,8 @@ def build_table(space: Space, backend: Backend, resolution: int = 224, num_class
       progress: show a tqdm progress bar with ETA.
       save_every_s: most seconds between two atomic saves.
       log: where the one-line summary goes (None: silent).
+      head: also measure this head's ops for every endpoint width of the space
+        (e.g. SSDLite for detection); recorded in ``provenance["heads"]``.
 
     Returns:
       The complete table (also saved to ``out`` when given).
@@ -50,6 +52,9 @@ def build_table(space: Space, backend: Backend, resolution: int = 224, num_class
         raise TypeError(f"build_table: backend must provide name, batch, dtype, provenance() and "
                         f"measure(ops); got {type(backend).__name__}")
     ops = space_ops(space, resolution, num_classes)
+    if head is not None:
+        known = {op.signature() for op in ops}
+        ops += [op for op in head_ops(space, head, resolution) if op.signature() not in known]
     # These must match for a table on disk to be resumed instead of overwritten.
     wanted = {"backend": backend.name, "resolution": resolution, "num_classes": num_classes,
               "batch": backend.batch, "dtype": backend.dtype}
@@ -66,9 +71,12 @@ def build_table(space: Space, backend: Backend, resolution: int = 224, num_class
     else:
         table = LatencyTable({**backend.provenance(), **wanted, "space": space.name, "extra_spaces": []},
                              path=out)
+    if head is not None and head.name not in table.provenance.setdefault("heads", []):
+        table.provenance["heads"].append(head.name)
     todo = [op for op in ops if op not in table]
     if log:
-        log(f"{space.name} at {resolution}px: {len(ops)} distinct op signatures, "
+        what = "" if head is None else f" (with head {head.name})"
+        log(f"{space.name}{what} at {resolution}px: {len(ops)} distinct op signatures, "
             f"{len(ops) - len(todo)} already measured, {len(todo)} to measure on {backend.name}")
     bar = _progress(len(todo), f"{space.name}/{backend.name}") if progress and todo else None
     last_save = time.monotonic()

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from jaxnas.latency._table import LatencyTable
+from jaxnas.latency._heads import Head, HeadedCost, headed_network
+from jaxnas.latency._table import LatencyTable, MissingSignatureError
 from jaxnas.searchspace import FactorizedCost, Space, get_space
 
 _CHUNK = 16384
@@ -36,25 +37,28 @@ class LatencyModel(NamedTuple):
         the table's calibration applied when it has one.
       predict_sum: the same without calibration (the plain sum of op latencies).
       per_slot: ``int[N, D] -> float64[N, P]`` latency of every slot (0 if skipped).
-      cost: the ``FactorizedCost`` whose ``table, deps, radix, offsets`` arrays
-        let the same gather run inside jax (e.g. in a search reward).
+      cost: the ``FactorizedCost`` (``HeadedCost`` with a head) whose ``table, deps,
+        radix, offsets`` arrays let the same gather run inside jax (e.g. in a search reward).
       table: the latency table.
     """
 
     predict: Callable[[np.ndarray], np.ndarray]
     predict_sum: Callable[[np.ndarray], np.ndarray]
     per_slot: Callable[[np.ndarray], np.ndarray]
-    cost: FactorizedCost
+    cost: FactorizedCost | HeadedCost
     table: LatencyTable
 
 
-def latency_model(table: LatencyTable, space: Space | None = None) -> LatencyModel:
+def latency_model(table: LatencyTable, space: Space | None = None, head: Head | None = None) -> LatencyModel:
     """Makes the vectorised predictor of ``table`` for ``space``.
 
     Args:
       table: a latency table.
       space: the space to predict in (default: the registered space named in
         the table's provenance).
+      head: predict backbone + head instead of the classifier network: the
+        slots up to the head's last endpoint, plus the head's ops for the
+        endpoint widths of each architecture (see :class:`HeadedCost`).
 
     Raises:
       MissingSignatureError: an op of the space is not in the table (names the
@@ -78,8 +82,18 @@ def latency_model(table: LatencyTable, space: Space | None = None) -> LatencyMod
         space = get_space(table.space)
     if not isinstance(space, Space):
         raise TypeError(f"latency_model: space must be a Space, got {type(space).__name__}")
-    cost = FactorizedCost(space, lambda op: table.lookup(op, space.name), table.resolution,
-                          table.num_classes, dtype=np.float64)
+    if head is None:
+        cost = FactorizedCost(space, lambda op: table.lookup(op, space.name), table.resolution,
+                              table.num_classes, dtype=np.float64)
+    else:
+        try:
+            cost = HeadedCost(space, head, lambda op: table.lookup(op, space.name), table.resolution,
+                              table.num_classes, dtype=np.float64)
+        except MissingSignatureError as err:
+            if head.name in table.provenance.get("heads", ()):
+                raise
+            raise MissingSignatureError(f"{err}; the table has no ops of head {head.name!r}: build it with "
+                                        f"jaxnas.latency.build_table(space, backend, ..., head=HEAD)") from None
     D = space.num_decisions
     num_choices = space.num_choices
     # A decision with one choice is always 0: it adds nothing to an index, so drop it.
@@ -133,7 +147,17 @@ def latency_model(table: LatencyTable, space: Space | None = None) -> LatencyMod
     return LatencyModel(predict, predict_sum, per_slot, cost, table)
 
 
-def network_latency(table: LatencyTable, space: Space, arch) -> float:
-    """Plain per-op sum over ``space.network(arch)`` (the reference for :func:`latency_model`)."""
-    return sum(table.lookup(op, space.name)
-               for op in space.network(arch, table.resolution, table.num_classes))
+def network_latency(table: LatencyTable, space: Space, arch, head: Head | None = None) -> float:
+    """Plain per-op sum over ``space.network(arch)`` (the reference for :func:`latency_model`).
+
+    With ``head``: the backbone's ops up to the head's endpoints, then the head's ops
+    (summed on their own, then added, as the head is one slot of the vectorised model).
+    """
+    if head is None:
+        return sum(table.lookup(op, space.name)
+                   for op in space.network(arch, table.resolution, table.num_classes))
+    backbone, ops = headed_network(space, head, arch, table.resolution, table.num_classes)
+    head_ms = 0.0
+    for op in ops:
+        head_ms += table.lookup(op, space.name)
+    return sum(table.lookup(op, space.name) for op in backbone) + head_ms
