@@ -15,6 +15,11 @@ baseline and Adam, in the optax style: a factory returning pure functions.
 >>> state, info = jax.jit(ctrl.update)(state, archs, jnp.zeros(32))
 """
 
+from jaxnas.controller._adam import (
+    ScaleByPerSampleAdamState,
+    per_sample_adam,
+    scale_by_per_sample_adam,
+)
 from jaxnas.controller._ema import (
     EmaState,
     ema_init,
@@ -34,6 +39,7 @@ from jaxnas.controller._policy import (
     sample,
 )
 from jaxnas.controller._reinforce import (
+    SECOND_MOMENTS,
     Controller,
     ControllerState,
     UpdateInfo,
@@ -62,11 +68,13 @@ __all__ = [
     "BASE_LEARNING_RATE",
     "REWARDS",
     "SCHEDULES",
+    "SECOND_MOMENTS",
     "Controller",
     "ControllerState",
     "DecisionStructure",
     "EmaState",
     "ProbabilityHistory",
+    "ScaleByPerSampleAdamState",
     "UpdateInfo",
     "__version__",
     "active_mask",
@@ -83,6 +91,7 @@ __all__ = [
     "get_reward",
     "init_logits",
     "log_prob",
+    "per_sample_adam",
     "periodic_ema_update",
     "probabilities",
     "reinforce_controller",
@@ -91,5 +100,6 @@ __all__ = [
     "reward_mnas_soft",
     "rl_schedule",
     "sample",
+    "scale_by_per_sample_adam",
     "scaled_learning_rate",
 ]

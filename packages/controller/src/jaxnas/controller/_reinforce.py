@@ -13,6 +13,11 @@ with any checkpointer). One step, for N architectures with rewards R:
 gradients are averaged over that axis, so every device's architecture counts
 in the baseline, as in the paper.
 
+``second_moment`` picks what Adam's second moment sees: ``"batch"`` (default,
+``optax.adam`` on the batch-mean gradient) or ``"per_architecture"`` (the TuNAS
+reference TPU optimiser: the average of each architecture's squared gradient,
+about sqrt(N) times smaller steps for noisy gradients; see ``_adam``).
+
 Shape letters: N architectures, D decisions, C = most choices of any decision.
 """
 
@@ -26,9 +31,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from jaxnas.controller import _policy
+from jaxnas.controller._adam import per_sample_adam
 from jaxnas.controller._ema import EmaState, ema_init, ema_update, ema_value
 from jaxnas.controller._schedules import BASE_LEARNING_RATE, as_schedule
 from jaxnas.controller._structure import DecisionStructure, as_structure
+
+SECOND_MOMENTS = ("batch", "per_architecture")
 
 
 class ControllerState(NamedTuple):
@@ -88,6 +96,7 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
                          delay_fraction: float = 0.25, entropy_weight: float = 0.0,
                          baseline_momentum: float = 0.95, hierarchical: bool = True,
                          optimizer: optax.GradientTransformation | None = None,
+                         second_moment: str = "batch",
                          axis_name: str | None = None) -> Controller:
     """Builds the TuNAS REINFORCE controller.
 
@@ -105,7 +114,13 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
       baseline_momentum: momentum of the reward baseline EMA (paper: 0.95).
       hierarchical: decisions of skipped layers add no log-prob/entropy/gradient.
       optimizer: replaces the paper's Adam (then ``learning_rate``/``schedule`` are unused).
-      axis_name: average rewards and gradients over this mapped axis.
+      second_moment: ``"batch"``: ``optax.adam`` on the mean gradient of the
+        step. ``"per_architecture"``: :func:`per_sample_adam`, whose second
+        moment averages every architecture's squared gradient, as the TuNAS
+        reference code does with one architecture per TPU core; a custom
+        ``optimizer`` must then accept the ``mean_square=`` extra argument.
+      axis_name: average rewards and gradients (and, per architecture, squared
+        gradients) over this mapped axis.
 
     Returns:
       A :class:`Controller`.
@@ -125,11 +140,22 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
         raise TypeError(f"entropy_weight: expected a number, got {entropy_weight!r}")
     if entropy_weight < 0:
         raise ValueError(f"entropy_weight must be >= 0 (a bonus for exploration), got {entropy_weight!r}")
+    if second_moment not in SECOND_MOMENTS:
+        raise ValueError(f"second_moment: expected one of {SECOND_MOMENTS}, got {second_moment!r}")
+    per_architecture = second_moment == "per_architecture"
+    if per_architecture and optimizer is not None and not isinstance(
+            optimizer, optax.GradientTransformationExtraArgs):
+        raise ValueError("second_moment='per_architecture' passes mean_square= to the optimizer; give an "
+                         "optax.GradientTransformationExtraArgs that accepts it (e.g. per_sample_adam) "
+                         "or leave optimizer=None")
     rate = as_schedule(learning_rate, total_steps, schedule, delay_fraction)
     report_rate = rate if optimizer is None else float("nan")  # a custom optimizer owns its rate
     if optimizer is None:
-        # Paper appendix E.2: Adam with b1 = 0 (no momentum), b2 = 0.999, eps = 1e-8.
-        optimizer = optax.adam(rate, b1=0.0, b2=0.999, eps=1e-8)
+        # Paper appendix E.2: Adam with b1 = 0 (no momentum), b2 = 0.999, eps = 1e-8. While the
+        # schedule is 0 (first 25%), Adam's second moment and step count still advance, as in the
+        # reference code, which runs its Adam op every step with the rate multiplied by 0.
+        optimizer = (per_sample_adam(rate, b1=0.0, b2=0.999, eps=1e-8) if per_architecture
+                     else optax.adam(rate, b1=0.0, b2=0.999, eps=1e-8))
     D = structure.num_decisions
 
     def init() -> ControllerState:
@@ -145,6 +171,16 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
         if entropy_weight:
             loss = loss - entropy_weight * _policy.entropy(logits, policy_structure, archs)
         return jnp.mean(loss), logp
+
+    def gradients(logits, archs, advantage):
+        """``(loss, logp [N], mean gradient [D, C], mean squared gradient [D, C] or None)``."""
+        if not per_architecture:
+            (loss, logp), grads = jax.value_and_grad(loss_fn, has_aux=True)(logits, archs, advantage)
+            return loss, logp, grads, None
+        # One gradient per architecture (what one TPU core computes in the reference): [N, D, C].
+        one = jax.value_and_grad(lambda lg, a, adv: loss_fn(lg, a[None], adv[None]), has_aux=True)
+        (losses, logp), per_arch = jax.vmap(one, in_axes=(None, 0, 0))(logits, archs, advantage)
+        return jnp.mean(losses), logp[:, 0], jnp.mean(per_arch, 0), jnp.mean(jnp.square(per_arch), 0)
 
     def update(state: ControllerState, archs, rewards):
         archs = _policy.check_archs(archs, D, "update")
@@ -162,10 +198,16 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
         baseline = ema_update(state.baseline, mean_reward, baseline_momentum)
         b = ema_value(baseline, baseline_momentum)
         advantage = jax.lax.stop_gradient(rewards - b)
-        (loss, logp), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.logits, archs, advantage)
+        loss, logp, grads, mean_square = gradients(state.logits, archs, advantage)
         if axis_name is not None:
             grads = jax.lax.pmean(grads, axis_name)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.logits)
+        if per_architecture:
+            if axis_name is not None:
+                mean_square = jax.lax.pmean(mean_square, axis_name)
+            updates, opt_state = optimizer.update(grads, state.opt_state, state.logits,
+                                                  mean_square=mean_square)
+        else:
+            updates, opt_state = optimizer.update(grads, state.opt_state, state.logits)
         logits = optax.apply_updates(state.logits, updates)
         lr = report_rate(state.step) if callable(report_rate) else jnp.asarray(report_rate)
         info = UpdateInfo(loss, mean_reward, b, jnp.mean(advantage), jnp.mean(logp),
