@@ -2,6 +2,7 @@
 
     python benchmarks/small_scale_tunas_vs_random.py [--json] [--workdir W] [--random-archs 10]
         [--search-steps 300] [--train-steps 300] [--latency-table T.json] [--target-ms X]
+        [--search.KEY=VALUE ...] [--train.KEY=VALUE ...]   # overrides of search_shapes / train_shapes
 
 1. Latency: a LiteRT table of ``proxylessnas_micro`` at the search resolution (built once into the
    work dir with jaxnas-latency, or --latency-table); the target defaults to the midpoint of the
@@ -13,7 +14,8 @@
    ``--train-steps`` steps), and report test accuracy and latency of each.
 
 The last line with --json is one JSON object: searched {accuracy, latency_ms, arch}, random [...],
-target_ms, search_seconds, search_img_per_s.
+target_ms, search_seconds, search_img_per_s (plus the settings, the command and the load average
+at the start and the end).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 
 
@@ -34,7 +37,12 @@ def main(argv=None):
     p.add_argument("--latency-table", default=None)
     p.add_argument("--target-ms", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
+    args, extra = p.parse_known_args(argv)
+    search_over = [a.removeprefix("--search.") for a in extra if a.startswith("--search.")]
+    train_over = [a.removeprefix("--train.") for a in extra if a.startswith("--train.")]
+    if len(search_over) + len(train_over) != len(extra):
+        p.error(f"unknown arguments {extra}: overrides are --search.KEY=VALUE or --train.KEY=VALUE")
+    load_start = os.getloadavg()
 
     from jaxnas.supernet import configure_xla
     configure_xla()
@@ -45,7 +53,7 @@ def main(argv=None):
     register_app_spaces()
     os.makedirs(args.workdir, exist_ok=True)
     space = get_space("proxylessnas_micro")
-    search_cfg = load_config("search_shapes")
+    search_cfg = apply_overrides(load_config("search_shapes"), search_over)
     resolution = search_cfg.data.resolution
 
     table = args.latency_table or os.path.join(args.workdir, f"latency_micro_{resolution}.json")
@@ -65,7 +73,7 @@ def main(argv=None):
     found = search(s_cfg, os.path.join(args.workdir, "search"), progress=not args.json)
     search_wall = time.time() - t0
 
-    t_cfg = apply_overrides(load_config("train_shapes"), [f"steps={args.train_steps}", "eval_split='test'",
+    t_cfg = apply_overrides(load_config("train_shapes"), train_over + [f"steps={args.train_steps}", "eval_split='test'",
                                                          "export_tflite=False", f"seed={args.seed}"])
     searched = train(apply_overrides(t_cfg, [f"arch={found['arch']!r}"]), os.path.join(args.workdir, "searched"),
                      progress=not args.json)
@@ -80,8 +88,9 @@ def main(argv=None):
            "random": [{"accuracy": r["accuracy"], "latency_ms": r["cost"], "arch": r["arch"]} for r in rand["archs"]],
            "target_ms": target, "search_seconds": found["search_seconds"], "search_wall_seconds": search_wall,
            "search_img_per_s": found["train_img_per_s"], "search_steps": args.search_steps,
-           "train_steps": args.train_steps, "table": table,
-           "load": os.getloadavg()}
+           "train_steps": args.train_steps, "table": table, "search_overrides": search_over,
+           "train_overrides": train_over, "one_shot_accuracy": found["one_shot_accuracy"],
+           "command": " ".join(["python", *sys.argv]), "load_start": load_start, "load": os.getloadavg()}
     accs = [r["accuracy"] for r in out["random"]]
     print(f"target {target:.3f} ms (LiteRT table {table}), search {found['search_seconds']:.0f} s, "
           f"{found['train_img_per_s']:.1f} train img/s")
