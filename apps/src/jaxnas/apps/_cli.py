@@ -4,8 +4,7 @@
     jaxnas-train TASK --space S --arch A [--config NAME] --workdir W [--resume] [--config.KEY=VALUE ...]
     jaxnas-random TASK [--config NAME] --workdir W [--config.KEY=VALUE ...]
 
-``TASK`` names a module ``jaxnas.apps.TASK`` (``classification``; ``detection``
-when installed) exposing ``search``/``train``/``random_search`` functions of
+``TASK`` names a module ``jaxnas.apps.TASK`` (``classification``, ``detection``) exposing ``search``/``train``/``random_search`` functions of
 ``(config, workdir, *, resume, progress)`` and ``DEFAULT_CONFIGS``
 (``{"search": name, "train": name, "random": name}``). Multi-process: pass
 ``--coordinator HOST:PORT --num-processes N --process-id I`` (or set
@@ -30,13 +29,13 @@ def _task_module(task: str):
     try:
         return importlib.import_module(f"jaxnas.apps.{task}")
     except ModuleNotFoundError:
-        raise ValueError(f"unknown task {task!r}; available: classification (detection when installed)") from None
+        raise ValueError(f"unknown task {task!r}; available: classification, detection") from None
 
 
 def _parser(command: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"jaxnas-{command}", description=__doc__.split("\n\n")[0],
                                 epilog=f"built-in configs: {', '.join(list_configs())}")
-    p.add_argument("task", help="classification (or detection)")
+    p.add_argument("task", help="classification or detection")
     p.add_argument("--config", default=None, help="config name in jaxnas.apps.configs or a .py file")
     p.add_argument("--workdir", required=True, help="output folder")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --workdir")
@@ -69,6 +68,9 @@ def run(command: str, argv: Sequence[str] | None = None) -> int:
         from jaxnas.apps._distributed import initialize_distributed
         initialize_distributed(args.coordinator, args.num_processes, args.process_id)
         module = _task_module(args.task)
+        if command not in module.DEFAULT_CONFIGS or not hasattr(module, _FUNCTIONS[command]):
+            raise ValueError(f"task {args.task!r} has no jaxnas-{command} command; it has "
+                             f"{', '.join('jaxnas-' + c for c in module.DEFAULT_CONFIGS)}")
         config = load_config(args.config or module.DEFAULT_CONFIGS[command])
         if command == "train":
             extra = []

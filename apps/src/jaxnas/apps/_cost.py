@@ -5,6 +5,11 @@ a numpy predictor (reports), a jax predictor (inside the search step, one gather
 and sum), the unit, the numeric target and the bounds of the space. The target
 is a number in the cost's unit or the name of a reference network (``proxylessnas_mobile``):
 its cost on the same table, which is how TuNAS chose 84 ms.
+
+With a ``head`` (detection: ``jaxnas.latency.Head`` of SSDLite) the cost is that of the
+backbone up to the head's endpoints plus the head (``jaxnas.latency.HeadedCost``), and a
+reference network that is not a point of the searched space is priced as its own fixed
+space + the head on the same table (the paper's 106 ms target: MobileNetV3-Large + SSDLite).
 """
 
 from __future__ import annotations
@@ -44,12 +49,16 @@ class SearchCost(NamedTuple):
 
 
 def search_cost(space: Space, latency_table: str | None, target, resolution: int,
-                num_classes: int) -> SearchCost:
+                num_classes: int, head=None) -> SearchCost:
     """Builds the cost of ``space``: latency from ``latency_table`` (path) or MACs at ``resolution``.
 
+    Args:
+      space, latency_table, target, resolution, num_classes: see the module docstring.
+      head: a ``jaxnas.latency.Head``: cost of backbone (up to its endpoints) + head.
+
     Raises:
-      ValueError: a table of another space, an unknown reference network, or a
-        target outside what the space can reach.
+      ValueError: a table of another space or resolution, a table without the head's ops,
+        an unknown reference network, or a target outside what the space can reach.
 
     >>> from jaxnas.searchspace import get_space
     >>> c = search_cost(get_space("proxylessnas"), None, "proxylessnas_mobile", 224, 1000)
@@ -57,20 +66,23 @@ def search_cost(space: Space, latency_table: str | None, target, resolution: int
     ('M MACs', 320.4)
     """
     if latency_table:
-        from jaxnas.latency import LatencyTable, latency_model
+        from jaxnas.latency import LatencyTable
         table = LatencyTable.load(latency_table)
         if space.name not in table.spaces:
             raise ValueError(f"latency table {latency_table!r} was built for space {table.space!r}, not "
                              f"{space.name!r}; build one with `jaxnas-latency build --space {space.name} "
                              f"--backend litert --out TABLE.json` or pick --config.space={table.space}")
-        model = latency_model(table, space)
+        if table.resolution != resolution:
+            raise ValueError(f"latency table {latency_table!r} was measured at {table.resolution} px but the "
+                             f"networks run at {resolution} px; build a table at {resolution} px")
+        model = _latency(table, space, head)
         fc = model.cost
         cal = table.calibration
         scale, offset = (float(cal.a), float(cal.b)) if cal is not None else (1.0, 0.0)
         predict = model.predict
         unit, source = "ms", latency_table
     else:
-        fc = FactorizedCost(space, lambda op: op.macs / 1e6, resolution, num_classes, dtype=np.float64)
+        fc = _macs(space, head, resolution, num_classes)
         scale, offset = 1.0, 0.0
         predict = fc
         unit, source = "M MACs", f"macs@{resolution}"
@@ -82,7 +94,11 @@ def search_cost(space: Space, latency_table: str | None, target, resolution: int
         lo += float(np.min(fc.table[fc.offsets[p]:end]))
         hi += float(np.max(fc.table[fc.offsets[p]:end]))
     bounds = (scale * lo + offset, scale * hi + offset)
-    value = resolve_target(space, target, predict, unit)
+    if head is not None and isinstance(target, str) and target in REFERENCE_NAMES \
+            and space.name not in reference_spaces(target):
+        value = _fixed_reference_cost(target, table if latency_table else None, head, resolution, num_classes)
+    else:
+        value = resolve_target(space, target, predict, unit)
     if not bounds[0] <= value <= bounds[1]:
         raise ValueError(f"target {value:.4g} {unit} is outside what space {space.name!r} can reach "
                          f"({bounds[0]:.4g} - {bounds[1]:.4g} {unit} on {source}); choose a target inside")
@@ -103,3 +119,39 @@ def resolve_target(space: Space, target, predict: Callable, unit: str) -> float:
     if isinstance(target, bool) or not isinstance(target, (int, float)) or target <= 0:
         raise ValueError(f"target must be a positive number ({unit}) or a reference network name, got {target!r}")
     return float(target)
+
+
+def _latency(table, space: Space, head):
+    """``latency_model`` of ``table``; a missing signature becomes a ValueError naming the fix."""
+    from jaxnas.latency import MissingSignatureError, latency_model
+    try:
+        return latency_model(table, space, head=head)
+    except MissingSignatureError as err:
+        how = "" if head is None else ("; a table with the head's ops is built by jaxnas.apps.detection."
+                                       "build_detection_table(space, backend, resolution, num_classes, out)")
+        raise ValueError(f"{err}{how}") from None
+
+
+def _macs(space: Space, head, resolution: int, num_classes: int):
+    """Millions of MACs of the classifier network, or of backbone + ``head``."""
+    if head is None:
+        return FactorizedCost(space, lambda op: op.macs / 1e6, resolution, num_classes, dtype=np.float64)
+    from jaxnas.latency import HeadedCost
+    return HeadedCost(space, head, lambda op: op.macs / 1e6, resolution, num_classes, dtype=np.float64)
+
+
+def _fixed_reference_cost(name: str, table, head, resolution: int, num_classes: int) -> float:
+    """Cost of reference network ``name`` (its fixed space) + ``head`` on the same table or MACs."""
+    from jaxnas.searchspace import get_space, list_spaces
+    if name not in list_spaces():
+        raise ValueError(f"reference network {name!r} has no fixed space to price it with the head; "
+                         f"give the target as a number")
+    ref = get_space(name)
+    arch = np.zeros((1, ref.num_decisions), np.int32)
+    if table is None:
+        return float(_macs(ref, head, resolution, num_classes)(arch)[0])
+    if name not in table.spaces:
+        raise ValueError(f"latency table {table.path!r} has no ops of the reference network {name!r}: extend it "
+                         f"with jaxnas.apps.detection.build_detection_table({name!r}, backend, {resolution}, "
+                         f"num_classes, out={table.path!r}), or give the target in ms")
+    return float(_latency(table, ref, head).predict(arch)[0])

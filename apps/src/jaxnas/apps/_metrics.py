@@ -88,7 +88,8 @@ def read_metrics(workdir: str) -> list[dict]:
     return rows
 
 
-def plot_search(workdir: str, decision_names: list[str], target: float, unit: str) -> list[str]:
+def plot_search(workdir: str, decision_names: list[str], target: float, unit: str,
+                quality_label: str = "validation accuracy (shared weights)") -> list[str]:
     """Draws the search plots from ``metrics.jsonl``; returns the PNG paths.
 
     ``probabilities.png``: every decision's choice probabilities over time;
@@ -120,7 +121,7 @@ def plot_search(workdir: str, decision_names: list[str], target: float, unit: st
         out.append(path)
 
     line_plot("reward.png", ["reward", "baseline"], "reward")
-    line_plot("quality.png", ["quality", "argmax_quality"], "validation accuracy (shared weights)")
+    line_plot("quality.png", ["quality", "argmax_quality"], quality_label)
     line_plot("cost.png", ["cost_sampled", "cost_argmax"], unit, hline=target)
     probs = [r["probabilities"] for r in rows if "probabilities" in r]
     if probs:

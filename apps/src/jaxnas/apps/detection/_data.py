@@ -25,22 +25,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import numpy as np
-
-from jaxnas.apps.data import IMAGENET_MEAN
-from jaxnas.apps.data import IMAGENET_STD
-from jaxnas.apps.data import resolve_splits
-from jaxnas.apps.data._data import _tf  # TF imported lazily and kept off accelerators
-from jaxnas.apps.data._data import resumable_batches
+from jaxnas.apps.data import IMAGENET_MEAN, IMAGENET_STD, resolve_splits
+from jaxnas.apps.data._data import (
+    _tf,  # TF imported lazily and kept off accelerators
+    resumable_batches,
+)
 
 BUILTIN_DETECTION = "jaxnas_shapes_detection"
 ROLES = ("train", "validation", "test", "trainval")
 _CROP_OVERLAPS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
 
 
-def detection_builder(name: str, data_dir: Optional[str] = None):
+def detection_builder(name: str, data_dir: str | None = None):
     """The prepared TFDS builder of ``name``; the built-in dataset is prepared on first use.
 
     Raises:
@@ -157,7 +156,7 @@ class DetectionData:
       cache: keep decoded examples in memory (small datasets only).
     """
 
-    def __init__(self, name: str, data_dir: Optional[str] = None, holdout_fraction: float = 0.1,
+    def __init__(self, name: str, data_dir: str | None = None, holdout_fraction: float = 0.1,
                  cache: bool = False):
         self.name = name
         self.builder = detection_builder(name, data_dir)
@@ -198,7 +197,7 @@ class DetectionData:
         return self._base[role]
 
     def stream(self, role: str, global_batch: int, preprocess: DetectionPreprocess, *, train: bool,
-               seed: int = 0, process_index: int = 0, process_count: int = 1) -> "DetectionStream":
+               seed: int = 0, process_index: int = 0, process_count: int = 1) -> DetectionStream:
         """A deterministic stream of batches of ``role`` for this process."""
         return DetectionStream(self, role, global_batch, preprocess, train, seed, process_index, process_count)
 

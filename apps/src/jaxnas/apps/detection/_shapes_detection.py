@@ -24,9 +24,7 @@ import tensorflow_datasets as tfds
 
 # Reused from the classification renderer: the same outlines, not a fork of them.
 from jaxnas.apps.data._shapes import CLASS_NAMES as _ALL_NAMES
-from jaxnas.apps.data._shapes import _colour_far_from
-from jaxnas.apps.data._shapes import _rect_sdf
-from jaxnas.apps.data._shapes import _shape_sdf
+from jaxnas.apps.data._shapes import _colour_far_from, _rect_sdf, _shape_sdf
 
 CLASS_NAMES = _ALL_NAMES[:4] + ("ring", "plus")
 _CLASS_IDS = tuple(_ALL_NAMES.index(n) for n in CLASS_NAMES)  # renderer label of each class

@@ -13,12 +13,12 @@ Shape letters: ``B`` images per group, ``R`` resolution, ``G`` ground-truth slot
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import haiku as hk
 import jax
 import jax.numpy as jnp
-
 from jaxnas.apps._search_loop import SearchTask
 
 
@@ -54,7 +54,7 @@ def supernet_backbone(space, remat: bool = True) -> BackboneFns:
 
 
 def detection_task(backbone: BackboneFns, num_classes: int, resolution: int, weight_decay: float = 4e-5,
-                   depthwise_fn: Callable | None = None) -> SearchTask:
+                   depthwise_fn: Callable | None = None, extra_depths: tuple | None = None) -> SearchTask:
     """The search task of SSDLite detection on ``backbone``.
 
     Args:
@@ -63,20 +63,26 @@ def detection_task(backbone: BackboneFns, num_classes: int, resolution: int, wei
       resolution: input side ``R`` (fixes the anchors).
       weight_decay: L2 factor on the used backbone kernels and the head's conv kernels.
       depthwise_fn: the head's depthwise kernel (``jaxnas.supernet.depthwise_conv`` on CPU).
+      extra_depths: the head's extra layers (default SSDLite's 512, 256, 256, 128).
 
     Batches hold ``image [B, R, R, 3]``, ``boxes [B, G, 4]``, ``labels [B, G]``, ``valid [B, G]``
     (``jaxnas.apps.detection.DetectionStream``). Returns a ``SearchTask(init, loss, quality)``.
     """
-    from jaxnas.detection import DetectionModel
-    from jaxnas.detection import SSDLiteHead
-    from jaxnas.detection import assign_targets
-    from jaxnas.detection import batch_map
-    from jaxnas.detection import postprocess
-    from jaxnas.detection import ssd_loss
+    from jaxnas.detection import (
+        DEFAULT_EXTRA_DEPTHS,
+        DetectionModel,
+        SSDLiteHead,
+        assign_targets,
+        batch_map,
+        postprocess,
+        ssd_loss,
+    )
 
-    anchors = jnp.asarray(DetectionModel.anchors(resolution))
+    extra_depths = tuple(DEFAULT_EXTRA_DEPTHS if extra_depths is None else extra_depths)
+    anchors = jnp.asarray(DetectionModel.anchors(resolution, len(extra_depths)))
     head = hk.transform_with_state(
-        lambda endpoints: SSDLiteHead(num_classes, depthwise_fn=depthwise_fn, name="ssdlite")(endpoints, True))
+        lambda endpoints: SSDLiteHead(num_classes, extra_depths, depthwise_fn=depthwise_fn, name="ssdlite")(
+            endpoints, True))
     head_state = {}
 
     def init(key, batch):

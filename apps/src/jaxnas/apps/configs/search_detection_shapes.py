@@ -1,0 +1,23 @@
+"""A short detection search on the built-in shapes detection dataset on a CPU.
+
+    jaxnas-search detection --config search_detection_shapes --workdir /tmp/jaxnas_det_search
+
+``detection_micro`` (searched kernels, expansions, skips and widths, C4 and C5 included) + SSDLite
+at 128 px on ``jaxnas_shapes_detection`` (prepared on first use, no download): 200 steps of
+2 architectures x 16 images, reward = mAP of a 16-image validation batch, cost = MACs of backbone
++ head (millions; the space spans about 12-46 M at 128 px) unless ``--config.latency_table`` is given. The rate of the weights is the
+paper's 4 per 1024 images with a gradient-norm clip of 10; from scratch, SSDLite needs a few
+thousand steps on this dataset before its mAP is far from 0 (benchmarks/detection_small.py), so
+this run shows the machinery, not a converged search.
+"""
+
+from jaxnas.apps.detection import DetectionDataConfig, DetectionSearchConfig, SGDConfig
+
+
+def get_config():
+    return DetectionSearchConfig(
+        data=DetectionDataConfig(dataset="jaxnas_shapes_detection", cache=True, resolution=128, max_boxes=20,
+                                 crop_probability=0.0),
+        optim=SGDConfig(warmup_fraction=0.05, clip_norm=10.0),
+        space="detection_micro", steps=200, per_device_batch=16, archs_per_step=2,
+        target=25.0, log_every=10, checkpoint_every=50, eval_batches=4)

@@ -1,0 +1,149 @@
+"""Config dataclasses of the detection apps (defaults: the paper's COCO settings, appendix E.3).
+
+Weights (search and stand-alone): SGD with momentum 0.9, learning rate warmed up linearly from 0
+to 4 at a global batch of 1024 (scaled linearly with the batch) over the first 5K of 50K steps,
+then cosine decay to 0; batch 32 per device; L2 4e-5 on conv kernels. Search: reward = jittable
+COCO mAP@[.5:.95] of the validation batch, REINFORCE controller with Adam at base rate 5e-3 (the
+classification schedule otherwise), absolute reward, cost = latency (or MACs) of backbone +
+SSDLite head; target ms or a reference network (``mobilenet_v3_large``: MobileNetV3-Large +
+SSDLite on the same table, as the paper's 106 ms). Every field can be overridden with
+``--config.FIELD=VALUE``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from jaxnas.apps.classification._configs import REWARDS, _positive
+from jaxnas.apps.data import IMAGENET_MEAN, IMAGENET_STD
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectionDataConfig:
+    """Detection dataset and SSD preprocessing."""
+
+    dataset: str = "coco/2017"           # or the built-in "jaxnas_shapes_detection" ("/320", "/tiny")
+    data_dir: str | None = None
+    holdout_fraction: float = 0.1        # share of train held out for the search reward
+    cache: bool = False                  # keep decoded examples in memory (small datasets)
+    resolution: int = 320
+    max_boxes: int = 100                 # ground-truth slots per image
+    crop_probability: float = 0.625      # SSD random crop rate
+    extra_depths: tuple = (512, 256, 256, 128)  # SSDLite extra layers after C5 (fewer for small images)
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+
+
+@dataclasses.dataclass(frozen=True)
+class SGDConfig:
+    """Weights: SGD with momentum, linear warm-up then cosine decay to 0."""
+
+    lr_per_1024: float = 4.0             # peak rate at a global batch of 1024 (scaled linearly)
+    warmup_fraction: float = 0.1         # 5K of 50K steps
+    momentum: float = 0.9
+    weight_decay: float = 4e-5           # L2 on conv kernels only
+    clip_norm: float = 0.0               # global gradient-norm clipping; 0 = off (the paper: off)
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectionSearchConfig:
+    """One TuNAS detection search (``jaxnas-search detection``)."""
+
+    data: DetectionDataConfig = DetectionDataConfig()
+    optim: SGDConfig = SGDConfig()
+    space: str = "mobilenet_v3_like"
+    steps: int = 50_000
+    per_device_batch: int = 32           # training images per architecture per step
+    archs_per_step: int = 0              # 0 = one per device
+    validation_multiplier: int = 1       # reward batch = this x training batch
+    # Controller (the classification settings, base rate 5e-3: paper appendix E.3).
+    reward: str = "absolute"
+    reward_beta: float = -0.10
+    controller_lr: float = 5e-3          # Adam base rate, not scaled with the batch
+    controller_schedule: str = "exponential"
+    controller_delay_fraction: float = 0.25
+    entropy_weight: float = 0.0
+    baseline_momentum: float = 0.95
+    # Cost of backbone + SSDLite head: a jaxnas-latency table built with the head (ms), else MACs (M).
+    latency_table: str | None = None
+    target: object = "mobilenet_v3_large"  # cost units, or a reference network + SSDLite on the same cost
+    # Supernet.
+    warmup_fraction: float = 0.25
+    op_warmup: bool = True
+    filter_warmup: bool = True
+    remat: bool = True
+    # Book-keeping.
+    seed: int = 0
+    log_every: int = 100
+    checkpoint_every: int = 1000
+    eval_batches: int = 0                # final one-shot mAP batches of the argmax (0 = whole split)
+    plots: bool = True
+
+    def validate(self):
+        _positive(self, "steps", "per_device_batch", "validation_multiplier", "log_every", "checkpoint_every")
+        if self.reward not in REWARDS:
+            raise ValueError(f"--config.reward={self.reward!r}: choose one of {', '.join(REWARDS)}")
+        if self.controller_schedule not in ("constant", "exponential"):
+            raise ValueError(f"--config.controller_schedule={self.controller_schedule!r}: "
+                             f"choose 'constant' or 'exponential'")
+        if self.controller_lr <= 0:
+            raise ValueError(f"--config.controller_lr={self.controller_lr}: must be positive")
+        if isinstance(self.target, bool) or not isinstance(self.target, (int, float, str)):
+            raise TypeError(f"--config.target={self.target!r}: give milliseconds (a number) or a reference "
+                            f"network name such as 'mobilenet_v3_large'")
+        if not 0.0 <= self.warmup_fraction <= 1.0:
+            raise ValueError(f"--config.warmup_fraction={self.warmup_fraction}: must be in [0, 1]")
+        if self.checkpoint_every % self.log_every:
+            raise ValueError(f"--config.checkpoint_every={self.checkpoint_every} must be a multiple of "
+                             f"--config.log_every={self.log_every} (a resumed run then logs the same windows)")
+        check_detection(self.data, self.optim)
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectionTrainConfig:
+    """Stand-alone training of one backbone architecture + SSDLite (``jaxnas-train detection``)."""
+
+    data: DetectionDataConfig = DetectionDataConfig()
+    optim: SGDConfig = SGDConfig()
+    space: str = "mobilenet_v3_like"
+    arch: str = ""                       # index string (``0:1:...``); "" for fixed spaces
+    steps: int = 50_000
+    per_device_batch: int = 32
+    bn_momentum: float = 0.97            # backbone and head (TF Object Detection API SSDLite)
+    bn_eps: float = 1e-3
+    eval_split: str = "test"             # "test" (COCO val2017) or "validation" (held-out train)
+    eval_every: int = 0                  # steps; 0 = only at the end
+    seed: int = 0
+    log_every: int = 100
+    checkpoint_every: int = 1000
+
+    def validate(self):
+        _positive(self, "steps", "per_device_batch", "log_every", "checkpoint_every")
+        if self.eval_split not in ("validation", "test"):
+            raise ValueError(f"--config.eval_split={self.eval_split!r}: choose 'validation' or 'test'")
+        if not 0.0 < self.bn_momentum < 1.0:
+            raise ValueError(f"--config.bn_momentum={self.bn_momentum}: must be in (0, 1)")
+        check_detection(self.data, self.optim)
+
+
+def check_detection(data: DetectionDataConfig, optim: SGDConfig):
+    """Checks the data and optimizer groups (shared by search and training)."""
+    if data.resolution < 32:
+        raise ValueError(f"--config.data.resolution={data.resolution}: must be at least 32 (stride-32 endpoint C5)")
+    if any(isinstance(d, bool) or not isinstance(d, int) or d < 2 for d in data.extra_depths):
+        raise ValueError(f"--config.data.extra_depths={data.extra_depths}: a tuple of ints >= 2 (SSDLite: "
+                         f"(512, 256, 256, 128))")
+    if data.max_boxes < 1:
+        raise ValueError(f"--config.data.max_boxes={data.max_boxes}: must be at least 1")
+    if not 0.0 <= data.crop_probability <= 1.0:
+        raise ValueError(f"--config.data.crop_probability={data.crop_probability}: must be in [0, 1]")
+    if not 0.0 < data.holdout_fraction < 1.0:
+        raise ValueError(f"--config.data.holdout_fraction={data.holdout_fraction}: must be in (0, 1)")
+    if optim.lr_per_1024 <= 0:
+        raise ValueError(f"--config.optim.lr_per_1024={optim.lr_per_1024}: must be positive")
+    if not 0.0 <= optim.warmup_fraction < 1.0:
+        raise ValueError(f"--config.optim.warmup_fraction={optim.warmup_fraction}: must be in [0, 1)")
+    if not 0.0 <= optim.momentum < 1.0:
+        raise ValueError(f"--config.optim.momentum={optim.momentum}: must be in [0, 1)")
+    if optim.weight_decay < 0 or optim.clip_norm < 0:
+        raise ValueError("--config.optim.weight_decay and --config.optim.clip_norm must be >= 0")
