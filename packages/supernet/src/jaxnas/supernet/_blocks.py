@@ -20,6 +20,8 @@ Shape letters: B = batch, H, W = spatial, C = channels of the slot's input.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -76,16 +78,94 @@ def _weighted_branch(v, kernel, wk, params, h, ctrl_v, impl, skip_unused: bool):
     return lax.cond(wk != 0, run, lambda params, h: jnp.zeros(shape.shape, shape.dtype), params, h)
 
 
-def slot_forward(plan, params, x, ctrl, impl, skip_unused: bool = False):
-    """The slot's output ``[B, H', W', C_out]`` (plain autodiff, everything is kept)."""
+# ---------------------------------------------------------------- expansion buckets
+def expansion_buckets(v) -> tuple:
+    """Sorted distinct expansion widths a Bottleneck variant can take (``()`` otherwise)."""
+    return tuple(sorted({e for row in v.e_table for e in row})) if v.kind == "bottleneck" else ()
+
+
+def _narrow_params(v, params, e):
+    """The variant's expansion-sized parameters cut to their first ``e`` channels.
+
+    Inactive expansion channels are exactly zero under the mask, so running the variant
+    on the first ``e`` channels only gives the same values; slicing inside the function
+    being differentiated gives the same (zero-padded) gradients.
+    """
+    if e is None:
+        return params
+    p, out = v.prefix, dict(params)
+    cut = {f"{p}expand_w": (Ellipsis, slice(0, e)), f"{p}expand_bn_scale": slice(0, e),
+           f"{p}expand_bn_offset": slice(0, e), f"{p}project_w": (Ellipsis, slice(0, e), slice(None))}
+    for kp in v.kernels:
+        cut.update({f"{p}dw{kp.kernel}_w": (Ellipsis, slice(0, e)), f"{p}dw{kp.kernel}_bn_scale": slice(0, e),
+                    f"{p}dw{kp.kernel}_bn_offset": slice(0, e)})
+    if v.has_se:
+        cut.update({f"{p}se_reduce_w": slice(0, e), f"{p}se_expand_w": (slice(None), slice(0, e)),
+                    f"{p}se_expand_b": slice(0, e)})
+    for name, index in cut.items():
+        out[name] = params[name][index]
+    return out
+
+
+def _narrow_ctrl(ctrl_v, e):
+    if e is None:
+        return ctrl_v
+    return {**ctrl_v, "mask_e": ctrl_v["mask_e"][:e], "mask_mid": ctrl_v["mask_mid"][:e]}
+
+
+def _dispatch(v, ctrl_v, skip: bool, body, zeros, *args):
+    """``body(*args, e)`` for the variant, doing only the work the architecture needs.
+
+    With ``skip``: a variant of weight 0 (e.g. Zero chosen) runs ``zeros(*args)`` instead
+    (``lax.cond``), and a Bottleneck runs at the smallest expansion bucket that holds its
+    active channels (``lax.switch``; the mask still zeroes any channel beyond the active
+    count, so any mask, also a fractional one, gives the same values as the full width).
+    Without ``skip``: ``body(*args, None)`` at the largest widths.
+    """
+    buckets = expansion_buckets(v) if skip else ()
+    if len(buckets) > 1:
+        active = jnp.sum(ctrl_v["mask_e"])
+        index = jnp.sum((jnp.asarray(buckets[:-1], jnp.float32) < active - 0.5).astype(jnp.int32))
+        branches = [functools.partial(lambda e, *a: body(*a, e), e) for e in buckets[:-1]]
+        branches.append(lambda *a: body(*a, None))
+
+        def run(*a):
+            return lax.switch(index, branches, *a)
+    else:
+        def run(*a):
+            return body(*a, None)
+    if skip and any(d >= 0 for d, _ in v.weight):
+        return lax.cond(ctrl_v["w_variant"] != 0, run, zeros, *args)
+    return run(*args)
+
+
+# ---------------------------------------------------------------- forward
+def _variant_forward(v, params, x, ctrl_v, impl, skip_unused: bool, e):
+    """``w_variant * suffix(sum_k w_k * branch_k(prefix(x)))`` at expansion width ``e``."""
+    params, c = _narrow_params(v, params, e), _narrow_ctrl(ctrl_v, e)
+    h = prefix(v, params, x, c, impl)
+    d = None
+    for kp, wk in zip(v.kernels, c["w_kernel"]):
+        term = _weighted_branch(v, kp.kernel, wk, params, h, c, impl, skip_unused)
+        d = term if d is None else d + term
+    return c["w_variant"] * suffix(v, params, d, c, impl)
+
+
+def slot_forward(plan, params, x, ctrl, impl, skip_unused: bool = False, skip_variants: bool = False):
+    """The slot's output ``[B, H', W', C_out]`` (plain autodiff, everything is kept).
+
+    ``skip_variants``: skip variants of weight 0 and run Bottlenecks at their expansion
+    bucket (see :func:`_dispatch`); only used under the rematerialising VJP, because
+    autodiff through ``lax.cond``/``switch`` keeps (zero-filled) residuals of every branch.
+    """
     out = None
     for v, ctrl_v in zip(plan.variants, ctrl):
-        h = prefix(v, params, x, ctrl_v, impl)
-        d = None
-        for kp, wk in zip(v.kernels, ctrl_v["w_kernel"]):
-            term = _weighted_branch(v, kp.kernel, wk, params, h, ctrl_v, impl, skip_unused)
-            d = term if d is None else d + term
-        y = ctrl_v["w_variant"] * suffix(v, params, d, ctrl_v, impl)
+        def body(params, x, e, v=v, ctrl_v=ctrl_v):
+            return _variant_forward(v, params, x, ctrl_v, impl, skip_unused, e)
+
+        shape = jax.eval_shape(lambda p, x_, body=body: body(p, x_, None), params, x)
+        y = _dispatch(v, ctrl_v, skip_variants, body, lambda p, x_, s=shape: jnp.zeros(s.shape, s.dtype),
+                      params, x)
         out = y if out is None else out + y
     if out is None:  # only Zero choices
         out = jnp.zeros_like(x)
@@ -96,6 +176,45 @@ def _add(a, b):
     return jax.tree.map(jnp.add, a, b)
 
 
+# ---------------------------------------------------------------- rematerialising backward
+def _variant_backward(v, params, x, g, ctrl_v, impl, skip_unused: bool, e):
+    """``(d params, d x)`` of one variant's term, recomputed one kernel choice at a time."""
+    c = _narrow_ctrl(ctrl_v, e)
+
+    def narrow(p):
+        return _narrow_params(v, p, e)
+
+    h = prefix(v, narrow(params), x, c, impl)
+    d = None
+    for kp, wk in zip(v.kernels, c["w_kernel"]):
+        term = _weighted_branch(v, kp.kernel, wk, narrow(params), h, c, impl, skip_unused)
+        d = term if d is None else d + term
+    _, suf_vjp = jax.vjp(lambda p, d_: suffix(v, narrow(p), d_, c, impl), params, d)
+    g_params, g_d = suf_vjp(c["w_variant"] * g)
+    g_h = jnp.zeros_like(h)
+    for kp, wk in zip(v.kernels, c["w_kernel"]):
+        # Barriers: one kernel choice's recomputation at a time, after the sums so far.
+        params_k, h_k, g_d, g_params, g_h = lax.optimization_barrier((params, h, g_d, g_params, g_h))
+
+        def branch_vjp(params_k, h_k, g_d, kernel=kp.kernel, wk=wk):
+            _, br_vjp = jax.vjp(lambda p, h_: branch(v, kernel, narrow(p), h_, c, impl), params_k, h_k)
+            return br_vjp(wk * g_d)
+
+        if skip_unused and len(v.kernels) > 1:
+            gp, gh = lax.cond(wk != 0, branch_vjp,
+                              lambda p, h_, _: (jax.tree.map(jnp.zeros_like, p), jnp.zeros_like(h_)),
+                              params_k, h_k, g_d)
+        else:
+            gp, gh = branch_vjp(params_k, h_k, g_d)
+        g_params, g_h = _add(g_params, gp), g_h + gh
+    # The prefix (expand) is differentiated last and recomputed once more for it, so its
+    # activations are not held while the kernel choices run.
+    params_p, x_p, g_h, g_params = lax.optimization_barrier((params, x, g_h, g_params))
+    _, pre_vjp = jax.vjp(lambda p, x_: prefix(v, narrow(p), x_, c, impl), params_p, x_p)
+    gp, gx = pre_vjp(g_h)
+    return _add(g_params, gp), gx
+
+
 def _remat_backward(plan, impl, skip_unused, residuals, g):
     params, x, ctrl = residuals
     g_params = jax.tree.map(jnp.zeros_like, params)
@@ -104,34 +223,14 @@ def _remat_backward(plan, impl, skip_unused, residuals, g):
         # Barriers tie each recomputation to the incoming gradient and to the sums so far:
         # XLA can neither hoist it next to the forward pass nor run two choices side by side.
         params_b, x_b, g, g_params, g_x = lax.optimization_barrier((params, x, g, g_params, g_x))
-        h = prefix(v, params_b, x_b, ctrl_v, impl)
-        d = None
-        for kp, wk in zip(v.kernels, ctrl_v["w_kernel"]):
-            term = _weighted_branch(v, kp.kernel, wk, params_b, h, ctrl_v, impl, skip_unused)
-            d = term if d is None else d + term
-        _, suf_vjp = jax.vjp(lambda p, d_, v=v, c=ctrl_v: suffix(v, p, d_, c, impl), params_b, d)
-        gp, g_d = suf_vjp(ctrl_v["w_variant"] * g)
-        g_params = _add(g_params, gp)
-        g_h = jnp.zeros_like(h)
-        for kp, wk in zip(v.kernels, ctrl_v["w_kernel"]):
-            params_k, h_k, g_d, g_params, g_h = lax.optimization_barrier((params_b, h, g_d, g_params, g_h))
 
-            def branch_vjp(params_k, h_k, g_d, v=v, c=ctrl_v, kernel=kp.kernel, wk=wk):
-                _, br_vjp = jax.vjp(lambda p, h_: branch(v, kernel, p, h_, c, impl), params_k, h_k)
-                return br_vjp(wk * g_d)
+        def body(params_b, x_b, g, e, v=v, ctrl_v=ctrl_v):
+            return _variant_backward(v, params_b, x_b, g, ctrl_v, impl, skip_unused, e)
 
-            if skip_unused and len(v.kernels) > 1:
-                gp, gh = lax.cond(wk != 0, branch_vjp,
-                                  lambda p, h_, _: (jax.tree.map(jnp.zeros_like, p), jnp.zeros_like(h_)),
-                                  params_k, h_k, g_d)
-            else:
-                gp, gh = branch_vjp(params_k, h_k, g_d)
-            g_params, g_h = _add(g_params, gp), g_h + gh
-        # The prefix (expand) is differentiated last and recomputed once more for it, so its
-        # activations are not held while the kernel choices run.
-        params_p, x_p, g_h, g_params = lax.optimization_barrier((params_b, x_b, g_h, g_params))
-        _, pre_vjp = jax.vjp(lambda p, x_, v=v, c=ctrl_v: prefix(v, p, x_, c, impl), params_p, x_p)
-        gp, gx = pre_vjp(g_h)
+        def zeros(params_b, x_b, g):
+            return jax.tree.map(jnp.zeros_like, params_b), jnp.zeros_like(x_b)
+
+        gp, gx = _dispatch(v, ctrl_v, skip_unused, body, zeros, params_b, x_b, g)
         g_params, g_x = _add(g_params, gp), g_x + gx
     return g_params, g_x, jax.tree.map(jnp.zeros_like, ctrl)
 
@@ -140,18 +239,23 @@ def make_slot_fn(plan, impl: str, remat: bool, skip_unused: bool = False):
     """``fn(params, x, ctrl) -> y`` for one slot; rematerialised with a custom VJP if ``remat``.
 
     ``skip_unused``: kernel choices of weight 0 are skipped with ``lax.cond`` instead of
-    computed and multiplied by 0 (same values and gradients).
+    computed and multiplied by 0 (same values and gradients). With ``remat`` also whole
+    variants of weight 0 (a Zero layer chosen) are skipped and a Bottleneck runs at its
+    sampled expansion width (``lax.switch`` over the expansion buckets), forward and backward.
     """
     if not remat:
         return lambda params, x, ctrl: slot_forward(plan, params, x, ctrl, impl, skip_unused)
 
+    def forward(params, x, ctrl):
+        return slot_forward(plan, params, x, ctrl, impl, skip_unused, skip_variants=skip_unused)
+
     @jax.custom_vjp
     def fn(params, x, ctrl):
-        return slot_forward(plan, params, x, ctrl, impl, skip_unused)
+        return forward(params, x, ctrl)
 
     def fwd(params, x, ctrl):
         # Only the inputs are saved: every activation inside the slot is recomputed.
-        return slot_forward(plan, params, x, ctrl, impl, skip_unused), (params, x, ctrl)
+        return forward(params, x, ctrl), (params, x, ctrl)
 
     fn.defvjp(fwd, lambda res, g: _remat_backward(plan, impl, skip_unused, res, g))
     return fn

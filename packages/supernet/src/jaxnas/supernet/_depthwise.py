@@ -88,18 +88,21 @@ def _shifted_bwd(stride, residuals, g):
     for i, j, tap in _taps(gd, kernel, 1, h, wd):
         term = tap * wf[i, j]
         dx = term if dx is None else dx + term
-    # Weight gradient: one channel-wise reduction per tap (never a C x C kernel). A loop over the
-    # kernel rows keeps the HLO small: unrolled, XLA:CPU takes seconds to compile a 7x7 and may
-    # fuse (recompute) g's producers into each of the K*K reductions.
+    # Weight gradient: one channel-wise reduction per tap (never a C x C kernel), in one loop over
+    # all K*K taps. Why a loop: unrolled, XLA:CPU materialises every shifted slice at once (K*K
+    # input-sized buffers, page faults on each step) and takes seconds to compile a 7x7; a loop
+    # over kernel rows with the columns unrolled did the same per row. Measured on the weight
+    # gradient of [32, 32, 32, 192]: 7x7 745 -> 560 ms, 3x3 160 -> 103 ms (2-core CPU, load 6.5).
     xp = jnp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    b, _, _, c = x.shape
     span_h, span_w = (out_h - 1) * stride + 1, (out_w - 1) * stride + 1
 
-    def row(i, acc):
-        band = lax.dynamic_slice_in_dim(xp, i, span_h, axis=1)[:, ::stride]  # [B, Ho, Wp, C]
-        taps = [jnp.sum(band[:, :, j:j + span_w:stride] * g, axis=(0, 1, 2)) for j in range(kernel)]
-        return lax.dynamic_update_index_in_dim(acc, jnp.stack(taps), i, axis=0)
+    def tap(t, acc):
+        window = lax.dynamic_slice(xp, (0, t // kernel, t % kernel, 0), (b, span_h, span_w, c))
+        return lax.dynamic_update_index_in_dim(
+            acc, jnp.sum(window[:, ::stride, ::stride] * g, axis=(0, 1, 2)), t, axis=0)
 
-    dw = lax.fori_loop(0, kernel, row, jnp.zeros(w.shape, g.dtype))
+    dw = lax.fori_loop(0, kernel * kernel, tap, jnp.zeros((kernel * kernel, c), g.dtype)).reshape(w.shape)
     return dx.astype(x.dtype), dw.astype(w.dtype)
 
 
