@@ -148,34 +148,39 @@ def run_search(config, workdir: str, setup: SearchSetup, layout: SearchLayout, *
     bar = Progress(config.steps, start, enabled=progress and pi == 0)
     train_it, valid_it = setup.train_stream.batches(start), setup.valid_stream.batches(start)
     infos, t_start, t_window = [], time.time(), time.time()
-    for s in range(start + 1, config.steps + 1):
-        state, info = step_fn(state, dist.shard_batch(mesh, next(train_it)), dist.shard_batch(mesh, next(valid_it)))
-        infos.append(info)
-        bar.step()
-        if on_step is not None:
-            on_step(s)
-        if s % config.log_every == 0 or s == config.steps:
-            scalars = summarize(infos)
-            n_steps = len(infos)
-            infos = []
-            now = time.time()
-            argmax, probs = (np.asarray(dist.to_host(x)) for x in policy_fn(state.controller))
-            row = {"loss": scalars["loss"], "quality": scalars["quality"], "reward": scalars["reward"],
-                   "baseline": scalars["baseline"], "cost_sampled": scalars["cost"],
-                   "cost_argmax": float(cost.predict(argmax)[0]), "entropy": scalars["entropy"],
-                   "weight_lr": scalars["weight_lr"], "controller_lr": scalars["controller_lr"],
-                   "warmup": scalars["warmup"], "train_img_per_s": n_steps * A * b / max(now - t_window, 1e-9)}
-            t_window = now
-            writer.write(s, row, extra={"argmax": space.format(argmax), "probabilities": probs.round(6).tolist()})
-            bar.show({"loss": row["loss"], setup.quality_name: row["quality"], "cost": row["cost_sampled"],
-                      "argmax": row["cost_argmax"]})
-        if s % config.checkpoint_every == 0 or s == config.steps:
-            ckpt.save(s, state, {"config": cfg})
-    bar.close()
+    try:  # an interruption (Ctrl-C, an error) still closes the checkpointer's threads and the files
+        for s in range(start + 1, config.steps + 1):
+            state, info = step_fn(state, dist.shard_batch(mesh, next(train_it)),
+                                  dist.shard_batch(mesh, next(valid_it)))
+            infos.append(info)
+            bar.step()
+            if on_step is not None:
+                on_step(s)
+            if s % config.log_every == 0 or s == config.steps:
+                scalars = summarize(infos)
+                n_steps = len(infos)
+                infos = []
+                now = time.time()
+                argmax, probs = (np.asarray(dist.to_host(x)) for x in policy_fn(state.controller))
+                row = {"loss": scalars["loss"], "quality": scalars["quality"], "reward": scalars["reward"],
+                       "baseline": scalars["baseline"], "cost_sampled": scalars["cost"],
+                       "cost_argmax": float(cost.predict(argmax)[0]), "entropy": scalars["entropy"],
+                       "weight_lr": scalars["weight_lr"], "controller_lr": scalars["controller_lr"],
+                       "warmup": scalars["warmup"],
+                       "train_img_per_s": n_steps * A * b / max(now - t_window, 1e-9)}
+                t_window = now
+                writer.write(s, row, extra={"argmax": space.format(argmax),
+                                            "probabilities": probs.round(6).tolist()})
+                bar.show({"loss": row["loss"], setup.quality_name: row["quality"], "cost": row["cost_sampled"],
+                          "argmax": row["cost_argmax"]})
+            if s % config.checkpoint_every == 0 or s == config.steps:
+                ckpt.save(s, state, {"config": cfg})
+    finally:
+        bar.close()
+        ckpt.close()
+        writer.close()
     seconds = time.time() - t_start
     steps_run = config.steps - start
-    ckpt.close()
-    writer.close()
 
     # The result: the argmax architecture, its cost, and its quality with the shared weights.
     argmax = np.asarray(dist.to_host(policy_fn(state.controller)[0]))

@@ -113,23 +113,25 @@ def run_training(config, workdir: str, setup: TrainSetup, mesh, *, resume: bool 
     it = setup.train_stream.batches(start)
     logs = []
     meta = {"config": cfg, initial_key: initial}
-    for s in range(start + 1, steps + 1):
-        batch = jax.device_put(next(it), batch_sharding) if pc == 1 else dist.shard_batch(mesh, next(it))
-        state, info = train_step(state, batch)
-        logs.append(info)
-        bar.step()
-        if s % config.log_every == 0 or s == steps:
-            host = jax.device_get(logs)
-            row = {k: float(np.mean([x[k] for x in host])) for k in host[0]}
-            logs = []
-            if config.eval_every and s % config.eval_every == 0:
-                row[f"eval_{setup.primary}"] = setup.evaluate(state.params, state.bn_state)[setup.primary]
-            writer.write(s, row)
-            bar.show(row)
-        if s % config.checkpoint_every == 0 or s == steps:
-            ckpt.save(s, state, meta)
-    bar.close()
-    ckpt.close()
+    try:  # an interruption still closes the checkpointer's threads
+        for s in range(start + 1, steps + 1):
+            batch = jax.device_put(next(it), batch_sharding) if pc == 1 else dist.shard_batch(mesh, next(it))
+            state, info = train_step(state, batch)
+            logs.append(info)
+            bar.step()
+            if s % config.log_every == 0 or s == steps:
+                host = jax.device_get(logs)
+                row = {k: float(np.mean([x[k] for x in host])) for k in host[0]}
+                logs = []
+                if config.eval_every and s % config.eval_every == 0:
+                    row[f"eval_{setup.primary}"] = setup.evaluate(state.params, state.bn_state)[setup.primary]
+                writer.write(s, row)
+                bar.show(row)
+            if s % config.checkpoint_every == 0 or s == steps:
+                ckpt.save(s, state, meta)
+    finally:
+        bar.close()
+        ckpt.close()
     final = setup.evaluate(state.params, state.bn_state)
     writer.write(steps, {f"eval_{k}": v for k, v in final.items()})
     writer.close()
