@@ -1,8 +1,12 @@
 """Export of a trained network: params + architecture, and a TFLite file.
 
 The TFLite file is converted from the jax forward pass (inference mode, moving BN
-statistics) with ``jax2tf`` in graph mode and ``tf.lite.TFLiteConverter``; the
-depthwise convolutions use ``lax`` so they become TFLite ``DEPTHWISE_CONV_2D``.
+statistics) with ``jax2tf`` and ``tf.lite.TFLiteConverter``: jax2tf serialises the
+function as StableHLO inside one ``XlaCallModule`` op (its only mode in jax 0.10:
+the deprecated ``native_serialization=False`` is accepted but ignored there) and the
+converter legalises that StableHLO into builtin TFLite ops, the path the LiteRT
+"convert JAX" guide takes. The depthwise convolutions use ``lax`` so they become
+TFLite ``DEPTHWISE_CONV_2D``.
 Input: float32 ``[1, R, R, 3]`` normalised as ``model.json`` says; output: logits.
 """
 
@@ -10,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 
 import jax
 import numpy as np
@@ -64,9 +67,7 @@ def tflite_bytes(space, arch, num_classes: int, resolution: int, bn_momentum: fl
     def forward(images):
         return net.apply(params, bn_state, None, images, False)[0]
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        converted = jax2tf.convert(forward, native_serialization=False, with_gradient=False)
+    converted = jax2tf.convert(forward, with_gradient=False)
     fn = tf.function(converted, input_signature=[tf.TensorSpec((1, resolution, resolution, 3), tf.float32)],
                      autograph=False)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
