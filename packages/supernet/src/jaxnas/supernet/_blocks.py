@@ -8,12 +8,20 @@ off/on) + shared 1x1 project + BN. Channel masks (expansion, SE, widths) are
 applied after every BN, so inactive channels are exactly zero.
 
 Rematerialization (``remat=True``): a ``jax.custom_vjp`` whose forward keeps only
-the slot's input (and the parameters) and whose backward recomputes the slot,
-then differentiates one variant and one kernel choice at a time. Each step goes
-through ``lax.optimization_barrier`` with the running gradient sums, so XLA can
-neither run the choices side by side (holding all their activations) nor merge
-the recomputation with the forward pass. On CPU this needs
-``configure_xla()`` (see ``_xla.py``): XLA:CPU otherwise strips the barriers.
+the slot's input (and the parameters) and whose backward recomputes the slot. With
+one active kernel choice (every step after warmup) a variant is recomputed once and
+differentiated as one path; with several (op warmup) it is recomputed and
+differentiated one kernel choice at a time, each step going through
+``lax.optimization_barrier`` with the running gradient sums, so XLA can neither run
+the choices side by side (holding all their activations) nor merge the
+recomputation with the forward pass. On CPU this needs ``configure_xla()`` (see
+``_xla.py``): XLA:CPU otherwise strips the barriers.
+
+Doing only the sampled work (``skip_unused``, under remat): a variant of weight 0 (a
+Zero layer chosen) is skipped with ``lax.cond``, a Bottleneck runs at its expansion
+bucket (``lax.switch`` over at most 4 widths, see :func:`expansion_buckets`) and a
+kernel choice of weight 0 is skipped, in the forward and the backward pass. The
+branch index is data, so a new architecture never retraces.
 
 Shape letters: B = batch, H, W = spatial, C = channels of the slot's input.
 """
@@ -74,14 +82,38 @@ def _weighted_branch(v, kernel, wk, params, h, ctrl_v, impl, skip_unused: bool):
 
     if not skip_unused or len(v.kernels) == 1:
         return run(params, h)
-    shape = jax.eval_shape(run, params, h)
-    return lax.cond(wk != 0, run, lambda params, h: jnp.zeros(shape.shape, shape.dtype), params, h)
+    channels = params[f"{v.prefix}conv{kernel}_w"].shape[-1] if v.kind == "conv" else h.shape[-1]
+    shape = _out_shape(h, v.stride, channels)
+    return lax.cond(wk != 0, run, lambda params, h: jnp.zeros(shape, h.dtype), params, h)
+
+
+def _out_shape(x, stride: int, channels: int) -> tuple:
+    """``[B, ceil(H / stride), ceil(W / stride), channels]`` (SAME padding), without tracing."""
+    return (x.shape[0], -(-x.shape[1] // stride), -(-x.shape[2] // stride), channels)
 
 
 # ---------------------------------------------------------------- expansion buckets
+BUCKET_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+
+
 def expansion_buckets(v) -> tuple:
-    """Sorted distinct expansion widths a Bottleneck variant can take (``()`` otherwise)."""
-    return tuple(sorted({e for row in v.e_table for e in row})) if v.kind == "bottleneck" else ()
+    """The expansion widths a Bottleneck variant is computed at (``()`` for other kinds).
+
+    For each fraction of the largest width in ``BUCKET_FRACTIONS``, the smallest expansion
+    width the variant can take that is at least that large: at most 4 buckets (each one
+    is compiled), and an active width runs at most ~2x wider than needed. In
+    ``proxylessnas`` (ratios 3 and 6) the buckets are exactly the two widths.
+
+    >>> from types import SimpleNamespace as S
+    >>> expansion_buckets(S(kind="bottleneck", e_table=((48, 96),)))
+    (48, 96)
+    >>> expansion_buckets(S(kind="bottleneck", e_table=((8, 16, 24, 32, 40, 48, 64),)))
+    (16, 32, 48, 64)
+    """
+    if v.kind != "bottleneck":
+        return ()
+    widths = sorted({e for row in v.e_table for e in row})
+    return tuple(sorted({min(e for e in widths if e >= f * widths[-1]) for f in BUCKET_FRACTIONS}))
 
 
 def _narrow_params(v, params, e):
@@ -163,9 +195,8 @@ def slot_forward(plan, params, x, ctrl, impl, skip_unused: bool = False, skip_va
         def body(params, x, e, v=v, ctrl_v=ctrl_v):
             return _variant_forward(v, params, x, ctrl_v, impl, skip_unused, e)
 
-        shape = jax.eval_shape(lambda p, x_, body=body: body(p, x_, None), params, x)
-        y = _dispatch(v, ctrl_v, skip_variants, body, lambda p, x_, s=shape: jnp.zeros(s.shape, s.dtype),
-                      params, x)
+        shape = _out_shape(x, v.stride, plan.out_max)
+        y = _dispatch(v, ctrl_v, skip_variants, body, lambda p, x_, s=shape: jnp.zeros(s, x_.dtype), params, x)
         out = y if out is None else out + y
     if out is None:  # only Zero choices
         out = jnp.zeros_like(x)
@@ -177,13 +208,51 @@ def _add(a, b):
 
 
 # ---------------------------------------------------------------- rematerialising backward
+def _single_kernel_vjp(v, kernel, wk, params, x, g, c, impl, narrow):
+    """``(d params, d x)`` of the variant when ``kernel`` is its only active kernel choice.
+
+    One recomputation and plain autodiff: the activations of one path are held, as in a
+    child network (all kernels mixed take :func:`_variant_backward`'s serial route).
+    """
+    def term(p, x_):
+        p = narrow(p)
+        return c["w_variant"] * suffix(v, p, wk * branch(v, kernel, p, prefix(v, p, x_, c, impl), c, impl), c, impl)
+
+    return jax.vjp(term, params, x)[1](g)
+
+
 def _variant_backward(v, params, x, g, ctrl_v, impl, skip_unused: bool, e):
-    """``(d params, d x)`` of one variant's term, recomputed one kernel choice at a time."""
+    """``(d params, d x)`` of one variant's term.
+
+    With one active kernel choice (always after warmup) the variant is recomputed once
+    and differentiated as one path; with several (op warmup) they are recomputed and
+    differentiated one at a time (:func:`_mixed_backward`).
+    """
     c = _narrow_ctrl(ctrl_v, e)
 
     def narrow(p):
         return _narrow_params(v, p, e)
 
+    if len(v.kernels) == 1:
+        return _single_kernel_vjp(v, v.kernels[0].kernel, c["w_kernel"][0], params, x, g, c, impl, narrow)
+    if not skip_unused:
+        return _mixed_backward(v, params, x, g, c, impl, skip_unused, narrow)
+    weights = jnp.stack(c["w_kernel"])
+    singles = [functools.partial(lambda k, *a: _single_kernel_vjp(v, v.kernels[k].kernel, weights[k], *a, c,
+                                                                  impl, narrow), k)
+               for k in range(len(v.kernels))]
+
+    def single(params, x, g):
+        return lax.switch(jnp.argmax(weights != 0), singles, params, x, g)
+
+    def mixed(params, x, g):
+        return _mixed_backward(v, params, x, g, c, impl, skip_unused, narrow)
+
+    return lax.cond(jnp.sum(weights != 0) == 1, single, mixed, params, x, g)
+
+
+def _mixed_backward(v, params, x, g, c, impl, skip_unused: bool, narrow):
+    """The serial route: recompute the variant, then differentiate one kernel choice at a time."""
     h = prefix(v, narrow(params), x, c, impl)
     d = None
     for kp, wk in zip(v.kernels, c["w_kernel"]):

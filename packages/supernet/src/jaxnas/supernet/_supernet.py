@@ -164,10 +164,11 @@ class SuperNet:
       remat: rematerialise each choice block in the backward pass (default on).
       depthwise_impl: ``auto``, ``shifted`` (fast on CPU) or ``lax``.
       weight_decay: L2 factor of ``SuperNetOutput.l2_loss``.
-      skip_unused: skip kernel choices of weight 0 with ``lax.cond`` (same values and
-        gradients). Default on: measured +45% search-step throughput on CPU (proxylessnas,
-        batch 32, 128 px); the 1x1 convs stay outside the cond (XLA:CPU runs convolutions
-        inside control flow slowly).
+      skip_unused: do only the sampled work (same values and gradients): skip kernel
+        choices of weight 0 with ``lax.cond``; with ``remat`` also skip variants of weight 0
+        (Zero chosen) and run Bottlenecks at their expansion bucket (``lax.switch``), forward
+        and backward. Default on. Without ``remat`` only kernel choices are skipped:
+        autodiff through ``cond``/``switch`` keeps zero-filled residuals of every branch.
 
     ``init(rng, images, arch=None) -> (params, state)``;
     ``apply(params, state, images, arch, rng=None, op_warmup=0., filter_warmup=0.)
