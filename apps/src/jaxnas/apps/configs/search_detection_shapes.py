@@ -9,6 +9,10 @@ at 128 px on ``jaxnas_shapes_detection`` (prepared on first use, no download): 2
 paper's 4 per 1024 images with a gradient-norm clip of 10; from scratch, SSDLite needs a few
 thousand steps on this dataset before its mAP is far from 0 (benchmarks/detection_small.py), so
 this run shows the machinery, not a converged search.
+
+Measured (2026-11-28, the shared 2-core CPU at load average 6-7): compiling the search step took
+10 minutes (XLA's slow-compile alarm), a 2-step run (``--config.steps=2``) 22 minutes in all;
+the 200 steps themselves were not run here.
 """
 
 from jaxnas.apps.detection import DetectionDataConfig, DetectionSearchConfig, SGDConfig
