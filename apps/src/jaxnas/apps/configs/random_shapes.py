@@ -1,6 +1,11 @@
 """Random-search baseline on the built-in dataset: 10 archs within +/-0.05 M MACs of the target (1.5 M).
 
     jaxnas-random classification --config random_shapes --workdir W
+
+Each architecture is trained with ``train_shapes`` (4 epochs = 1,350 steps). For scale:
+300 steps of a network near the target took about 2 minutes each on the shared 2-core
+CPU at load 6-8 (benchmarks/small_scale_tunas_vs_random.py); ``--config.train.epochs=2.0``
+halves the budget (accuracies are then not comparable with ``train_shapes``).
 """
 
 from jaxnas.apps.classification import RandomConfig
