@@ -11,6 +11,12 @@ widest widths.
     python benchmarks/shapes_capacity_gap.py [--json] [--train-steps N] [--workdir W]
         [--config.KEY=VALUE ...]      # overrides of train_shapes, e.g. --config.optim.lr_per_256=0.165
 
+Measured (2026-11-28, 2 shared cores, commit ab501ce + train_shapes at 0.165 per 256):
+2 epochs (675 steps, load 7.5): small 37.72%, large 39.23%, gap +1.50 points (both still in
+the steep part of their learning curves); 4 epochs (1,350 steps, ``--config.epochs=4.0``,
+now the default, load 4.1): small 72.35% (99 s), large 66.40% (467 s), gap -5.95 points: the
+deep, wide network stays near chance for its first ~150 steps and is still behind at 4 epochs.
+
 The last line with --json is one JSON object: ``small`` and ``large`` ({arch, params,
 macs, accuracy}), ``gap`` (large - small accuracy, in [0, 1]), plus the settings,
 ``seconds`` and the load average.

@@ -13,6 +13,13 @@
    is within +/-2.5% of the target, each with the same stand-alone budget (``train_shapes``,
    ``--train-steps`` steps), and report test accuracy and latency of each.
 
+Measured (2026-11-28, 2 shared cores, load 4.7 -> 7.1, about 40 minutes in all) with
+``--search-steps 300 --train-steps 300`` and a LiteRT table at 32 px (target 0.2162 ms):
+search 959.8 s at 40.0 train img/s; searched 23.33% test accuracy at 0.2263 ms (+4.7%);
+10 random within +/-2.5%: mean 23.70%, sd 3.71%, 18.20%-29.50%. At this budget the
+shared weights reach only 10-18% reward accuracy before the controller's policy collapses
+(entropy 0.47 at step 300), so the search does not beat random here.
+
 The last line with --json is one JSON object: searched {accuracy, latency_ms, arch}, random [...],
 target_ms, search_seconds, search_img_per_s (plus the settings, the command and the load average
 at the start and the end).
