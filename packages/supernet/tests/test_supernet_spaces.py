@@ -11,7 +11,6 @@ import pytest
 from jaxnas.searchspace import get_space, list_spaces
 from jaxnas.supernet import SuperNet
 
-
 BUILTIN_SPACES = ("proxylessnas", "proxylessnas_enlarged", "mobilenet_v3_like", "mobilenet_v2", "mnasnet_b1",
                   "proxylessnas_mobile", "mobilenet_v3_large")
 
