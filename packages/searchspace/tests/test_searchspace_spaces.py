@@ -112,3 +112,26 @@ def test_importing_searchspace_does_not_import_jax():
     code = "import sys, jaxnas.searchspace; print('jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_feature_maps_take_the_marked_slot_of_each_stride():
+    # MobileNetV2: C4 is the last 96-wide layer (stride 16), C5 the 320-wide one before the 1x1 conv
+    # head (stride 32), because both are marked; sizes follow ceil(R / 2**n).
+    space = get_space("mobilenet_v2")
+    maps = space.feature_maps(320)
+    assert list(maps) == ["C1", "C2", "C3", "C4", "C5"]
+    assert [(m.height, m.channels.choices[0]) for m in maps.values()] == [
+        (160, 16), (80, 24), (40, 32), (20, 96), (10, 320)]
+    assert [space.positions[m.position].path for m in maps.values()][3:] == ["block5/layer2", "block7/layer0"]
+    assert space.feature_maps(321)["C5"].height == 11
+
+
+def test_feature_maps_fall_back_to_the_last_slot_of_a_stride():
+    space = Space("two_convs", (Block([Conv(3, 2), Conv(3, 1), GlobalPool()], 8),))
+    (c1,) = space.feature_maps(32).values()
+    assert (c1.name, c1.position, c1.height) == ("C1", 1, 16)
+
+
+def test_feature_maps_reject_a_bad_resolution():
+    with pytest.raises(ValueError, match="resolution"):
+        get_space("proxylessnas").feature_maps(0)

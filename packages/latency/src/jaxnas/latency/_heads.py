@@ -11,9 +11,7 @@ costs one extra slot whose latency depends on those few width decisions:
 ``jaxnas.searchspace.FactorizedCost``, so every consumer of those arrays (the vectorised
 predictor, the jax gather inside a search step) covers the head unchanged.
 
-Endpoints follow the rule of ``jaxnas.supernet``: ``C{n}`` is the map at output stride ``2**n``;
-a slot marked as an endpoint by the space wins over later unmarked slots of the same stride,
-otherwise the last slot of that stride; nothing after the global pool.
+Endpoints are ``Space.feature_maps`` of jaxnas-searchspace (the rule the supernet follows too).
 
 Shape letters: N architectures, D decisions, P kept slots + 1, J most decisions per slot.
 """
@@ -21,22 +19,15 @@ Shape letters: N architectures, D decisions, P kept slots + 1, J most decisions 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
-from jaxnas.searchspace import ConcreteOp, FactorizedCost, Space, WidthRef
+from jaxnas.searchspace import ConcreteOp, FactorizedCost, FeatureMap, Space
 
 
-class Endpoint(NamedTuple):
-    """A feature endpoint of a space: the slot that produces it, its size and its width."""
-
-    name: str
-    position: int
-    height: int
-    width: int
-    channels: WidthRef
+# The endpoint rule lives in jaxnas.searchspace (``Space.feature_maps``), shared with the supernet.
+Endpoint = FeatureMap
 
 
 class Head(NamedTuple):
@@ -56,28 +47,14 @@ class Head(NamedTuple):
 def space_endpoints(space: Space, resolution: int) -> dict[str, Endpoint]:
     """``{"C1": Endpoint, ...}``: every feature endpoint of ``space`` at ``resolution``.
 
+    The same as ``space.feature_maps(resolution)`` (kept as this package's name for it).
+
     >>> from jaxnas.searchspace import get_space
     >>> e = space_endpoints(get_space("mobilenet_v3_large"), 320)["C4"]
     >>> e.position, (e.height, e.width), e.channels.choices
     (12, (20, 20), (112,))
     """
-    stride, marked, last = 1, {}, {}
-    for pos in space.positions:
-        if pos.kind != "layer":  # after the global pool there are no feature maps
-            break
-        stride *= pos.stride
-        level = round(math.log2(stride))
-        if level < 1:
-            continue
-        last[level] = pos
-        if pos.endpoint:
-            marked[level] = pos
-    out = {}
-    for level in sorted(last):
-        pos = marked.get(level, last[level])
-        size = math.ceil(resolution / 2**level)
-        out[f"C{level}"] = Endpoint(f"C{level}", pos.index, size, size, pos.out_width)
-    return out
+    return space.feature_maps(resolution)
 
 
 class HeadedCost:

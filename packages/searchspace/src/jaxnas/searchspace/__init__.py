@@ -23,6 +23,7 @@ from jaxnas.searchspace._network import ConcreteOp
 from jaxnas.searchspace._references import REFERENCE_NAMES
 from jaxnas.searchspace._references import reference_arch
 from jaxnas.searchspace._references import reference_spaces
+from jaxnas.searchspace._space import FeatureMap
 from jaxnas.searchspace._space import Position
 from jaxnas.searchspace._space import Space
 from jaxnas.searchspace._space import WidthRef
@@ -54,6 +55,7 @@ __all__ = [
     "Decision",
     "Endpoint",
     "FactorizedCost",
+    "FeatureMap",
     "GlobalPool",
     "OneOf",
     "Position",

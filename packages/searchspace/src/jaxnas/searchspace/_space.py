@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import json
 import math
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -69,6 +69,23 @@ class Position:
     out_width: WidthRef
     local: tuple
     decisions: tuple
+
+
+class FeatureMap(NamedTuple):
+    """A feature endpoint of a space (``C{n}`` = output stride ``2**n``) at one resolution.
+
+    Attributes:
+      name: ``C1`` .. ``C5``.
+      position: index of the slot whose output it is.
+      height, width: spatial size of the map.
+      channels: its channel count (fixed or chosen by a width decision).
+    """
+
+    name: str
+    position: int
+    height: int
+    width: int
+    channels: WidthRef
 
 
 class Space(SpaceSpec):
@@ -153,6 +170,37 @@ class Space(SpaceSpec):
         out.append(self._position(len(out), len(self.blocks), -1, "classifier", "dense", None, False, 1,
                                   0, width, WidthRef(-1, (0,))))
         return tuple(out)
+
+    def feature_maps(self, resolution: int) -> dict[str, FeatureMap]:
+        """``{"C1": FeatureMap, ...}``: the feature endpoints at ``resolution``, one per stride level.
+
+        The one rule every consumer (supernet, child network, latency heads) follows: ``C{n}`` is
+        the map at output stride ``2**n``; a slot marked with ``Endpoint()`` wins over later
+        unmarked slots of the same stride, otherwise the last slot of that stride; nothing after
+        the global pool (no spatial maps there).
+
+        >>> from jaxnas.searchspace import get_space
+        >>> c4 = get_space("mobilenet_v3_large").feature_maps(320)["C4"]
+        >>> c4.position, (c4.height, c4.width), c4.channels.choices
+        (12, (20, 20), (112,))
+        """
+        check_positive_int("resolution", resolution)
+        marked, last = {}, {}
+        for pos in self.positions:
+            if pos.kind != "layer":
+                break
+            level = round(math.log2(pos.input_stride * pos.stride))
+            if level < 1:
+                continue
+            last[level] = pos
+            if pos.endpoint:
+                marked[level] = pos
+        out = {}
+        for level in sorted(last):
+            pos = marked.get(level, last[level])
+            size = math.ceil(resolution / 2**level)
+            out[f"C{level}"] = FeatureMap(f"C{level}", pos.index, size, size, pos.out_width)
+        return out
 
     def _position(self, index, block, layer, path, kind, spec, residual, stride, stride_before,
                   in_width, out_width) -> Position:
