@@ -73,7 +73,8 @@ class DetectionSearchConfig:
     filter_warmup: bool = True
     # Why a compile-time knob: remat saves activation memory, but on ``detection_micro`` at 128 px
     # (16 images) it made the backbone's gradient 173k StableHLO lines / 72 s of XLA:CPU compile
-    # against 18k lines / 19 s without it (measured 2026-11-28, load 0.5-2.7); turn it off
+    # against 18k lines / 19 s without it, and the whole ``search_detection_shapes`` step 79 s trace
+    # + 143 s compile against 12 s + 53 s (measured 2026-11-28, load 0.5-2.7); turn it off
     # (``--config.remat=False``) where memory allows, e.g. small CPU runs.
     remat: bool = True
     # Book-keeping.
