@@ -12,6 +12,11 @@ square root, the paper's 0.165 per 256 learns worse at this batch size (measured
 step 11.6% vs 16.6%). Both are near chance (10%): 150 steps are far too few for the
 shared weights, and the controller's policy has collapsed (entropy < 1) by the end.
 On a CPU the step cost is mostly per-op overhead, so a larger batch is nearly free.
+
+Remat is off: at 32 px x 64 images activations are tiny, and the rematerialising backward's
+per-slot cond/switch dispatch costs far more than it saves here. Measured 2026-11-28 on the
+2-core CPU (load 0-1.5), ``--config.steps=20``: remat off 79 s wall (compile included), 134 img/s
+after warmup; remat on 377 s wall, 38 img/s after warmup.
 """
 
 from jaxnas.apps.classification import DataConfig, OptimConfig, SearchConfig
@@ -22,4 +27,5 @@ def get_config():
         data=DataConfig(dataset="jaxnas_shapes", cache=True, resolution=32, min_crop_area=0.35),
         optim=OptimConfig(lr_per_256=0.04, warmup_fraction=0.05),
         space="proxylessnas_micro", steps=150, per_device_batch=64, archs_per_step=2,
-        controller_lr_per_256=0.4, target=1.5, log_every=10, checkpoint_every=50, eval_batches=4)
+        controller_lr_per_256=0.4, target=1.5, log_every=10, checkpoint_every=50, eval_batches=4,
+        remat=False)
