@@ -112,19 +112,11 @@ class HeadedCost:
         self.offsets[-1] = offset
         self.table = np.concatenate(parts + [np.asarray(head_table, dtype=dtype)]).astype(dtype)
 
-    def indices(self, archs) -> np.ndarray:
-        """``int64[N, P]``: flat table index of each kept slot (and the head) of each architecture."""
-        a = np.atleast_2d(self.space.validate(archs))
-        ext = np.concatenate([a, np.zeros((a.shape[0], 1), a.dtype)], axis=1).astype(np.int64)
-        return self.offsets + np.einsum("npj,pj->np", ext[:, self.deps], self.radix)
-
-    def per_slot(self, archs) -> np.ndarray:
-        """``[N, P]``: cost of every kept slot, the head last."""
-        return self.table[self.indices(archs)]
-
-    def __call__(self, archs) -> np.ndarray:
-        """``[N]``: backbone (up to the endpoints) + head cost of each architecture."""
-        return self.per_slot(archs).sum(axis=1)
+    # The same gather as FactorizedCost over the same arrays: indices -> int64[N, P] flat table
+    # index of each kept slot (the head last), per_slot -> [N, P] costs, __call__ -> [N] totals.
+    indices = FactorizedCost.indices
+    per_slot = FactorizedCost.per_slot
+    __call__ = FactorizedCost.__call__
 
 
 def endpoints_of(space: Space, head: Head, resolution: int) -> dict[str, Endpoint]:
