@@ -95,6 +95,28 @@ def search_layout(config) -> SearchLayout:
     return SearchLayout(mesh, groups * mesh.size, groups)
 
 
+def search_streams(config, layout: SearchLayout, data, preprocess) -> dict:
+    """The ``SearchSetup`` fields every task builds alike from a dataset.
+
+    ``data.stream(role, batch, preprocess, train=, seed=, process_index=, process_count=)``
+    (ClassificationData, DetectionData) gives: ``train_stream`` (``A * B`` rows, shuffled and
+    augmented, seed ``config.seed``), ``valid_stream`` (reward batches of ``A * B *
+    validation_multiplier`` rows, seed + 1), ``eval_stream`` (the final one-shot evaluation, same
+    size, seed + 2), and ``init_batch`` (one group of ``B`` zero images ``[B, R, R, 3]``).
+    """
+    A, b, r = layout.archs, config.per_device_batch, config.data.resolution
+    pi, pc = jax.process_index(), jax.process_count()
+    valid_batch = A * b * config.validation_multiplier
+
+    def stream(role, batch, train, seed):
+        return data.stream(role, batch, preprocess, train=train, seed=seed, process_index=pi, process_count=pc)
+
+    return dict(train_stream=stream("train", A * b, True, config.seed),
+                valid_stream=stream("validation", valid_batch, False, config.seed + 1),
+                eval_stream=stream("validation", valid_batch, False, config.seed + 2),
+                init_batch={"image": jnp.zeros((b, r, r, 3), jnp.float32)})
+
+
 def make_controller(space, config, learning_rate: float):
     """The REINFORCE controller with the config's schedule, delay, entropy and baseline settings."""
     from jaxnas.controller import reinforce_controller

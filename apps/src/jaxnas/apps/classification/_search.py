@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import jax
-import jax.numpy as jnp
 from jaxnas.apps._cost import search_cost
 from jaxnas.apps._search_driver import (
     RESUME_MUTABLE,
@@ -23,6 +21,7 @@ from jaxnas.apps._search_driver import (
     make_controller,
     run_search,
     search_layout,
+    search_streams,
 )
 from jaxnas.apps._search_loop import weight_optimizer
 from jaxnas.apps._spaces import register_app_spaces
@@ -68,15 +67,9 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
     space = get_space(config.space)
     layout = search_layout(config)
     A, b, r = layout.archs, config.per_device_batch, config.data.resolution
-    pi, pc = jax.process_index(), jax.process_count()
     data = ClassificationData(config.data.dataset, config.data.data_dir, config.data.holdout_fraction,
                               config.data.cache)
     pre = preprocess_of(config.data)
-    valid_batch = A * b * config.validation_multiplier
-
-    def stream(role, batch, train, seed):
-        return data.stream(role, batch, pre, train=train, seed=seed, process_index=pi, process_count=pc)
-
     cost = search_cost(space, config.latency_table, config.target, r, data.num_classes)
     task = classification_task(model or supernet_fns(space, data.num_classes, config.remat), data.num_classes,
                                config.optim.weight_decay)
@@ -92,8 +85,5 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
         space=space, task=task, cost=cost,
         controller=make_controller(space, config, scaled_learning_rate(A * b, config.controller_lr_per_256)),
         optimizer=optimizer, schedule=schedule,
-        train_stream=stream("train", A * b, True, config.seed),
-        valid_stream=stream("validation", valid_batch, False, config.seed + 1),
-        eval_stream=stream("validation", valid_batch, False, config.seed + 2),
-        init_batch={"image": jnp.zeros((b, r, r, 3), jnp.float32)}, quality_name="accuracy", describe=describe)
+        **search_streams(config, layout, data, pre), quality_name="accuracy", describe=describe)
     return run_search(config, workdir, setup, layout, resume=resume, progress=progress, on_step=on_step)

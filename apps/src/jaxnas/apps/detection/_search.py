@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import jax
-import jax.numpy as jnp
 from jaxnas.apps._cost import search_cost
 from jaxnas.apps._search_driver import (
     SearchSetup,
     make_controller,
     run_search,
     search_layout,
+    search_streams,
 )
 from jaxnas.apps._spaces import register_app_spaces
 from jaxnas.apps.detection._configs import DetectionSearchConfig
@@ -57,26 +56,17 @@ def search(config: DetectionSearchConfig, workdir: str, *, resume: bool = False,
     space = get_space(config.space)
     layout = search_layout(config)
     A, b, r = layout.archs, config.per_device_batch, config.data.resolution
-    pi, pc = jax.process_index(), jax.process_count()
     data = DetectionData(config.data.dataset, config.data.data_dir, config.data.holdout_fraction, config.data.cache)
     K = data.num_classes
     extra = tuple(config.data.extra_depths)
     cost = search_cost(space, config.latency_table, config.target, r, K, head=ssdlite_head(K, extra))
     pre = preprocess_of(config.data)
-    valid_batch = A * b * config.validation_multiplier
-
-    def stream(role, batch, train, seed):
-        return data.stream(role, batch, pre, train=train, seed=seed, process_index=pi, process_count=pc)
-
     task = detection_task(backbone or supernet_backbone(space, config.remat), K, r, config.optim.weight_decay,
                           depthwise_fn=depthwise_conv, extra_depths=extra)
     optimizer, schedule = sgd_optimizer(config.optim, A * b, config.steps)
     setup = SearchSetup(
         space=space, task=task, cost=cost, controller=make_controller(space, config, config.controller_lr),
         optimizer=optimizer, schedule=schedule,
-        train_stream=stream("train", A * b, True, config.seed),
-        valid_stream=stream("validation", valid_batch, False, config.seed + 1),
-        eval_stream=stream("validation", valid_batch, False, config.seed + 2),
-        init_batch={"image": jnp.zeros((b, r, r, 3), jnp.float32)}, quality_name="map",
+        **search_streams(config, layout, data, pre), quality_name="map",
         describe=lambda arch: {**detection_facts(space, arch, K, r, extra), "head": "ssdlite"})
     return run_search(config, workdir, setup, layout, resume=resume, progress=progress, on_step=on_step)
