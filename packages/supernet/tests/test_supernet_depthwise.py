@@ -1,18 +1,30 @@
 """The CPU depthwise convolution against lax (values and gradients)."""
 
+import shutil
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jaxnas.supernet import _cpu_kernel
 from jaxnas.supernet import depthwise_conv
+from jaxnas.supernet._depthwise import resolve_implementation
 
 
-@pytest.mark.parametrize("size,kernel,stride", [((8, 8), 3, 1), ((7, 9), 5, 2), ((8, 8), 3, 2),
-                                                ((9, 9), 7, 1), ((6, 6), 7, 2), ((5, 4), 1, 2)])
-def test_shifted_matches_lax_values_and_gradients(size, kernel, stride):
+CASES = [((8, 8), 3, 1, 5), ((7, 9), 5, 2, 5), ((8, 8), 3, 2, 5), ((9, 9), 7, 1, 5), ((6, 6), 7, 2, 5),
+         ((5, 4), 1, 2, 5),
+         # channel counts that hit the C++ kernel's 32-wide blocks, 8-wide blocks and scalar tail
+         ((6, 7), 3, 1, 45), ((5, 5), 5, 2, 64),
+         # kernels larger than the input: most taps fall in the padding
+         ((1, 1), 7, 1, 3), ((3, 2), 7, 2, 9)]
+
+
+@pytest.mark.parametrize("impl", ["kernel", "shifted"])
+@pytest.mark.parametrize("size,kernel,stride,channels", CASES)
+def test_cpu_forms_match_lax_values_and_gradients(impl, size, kernel, stride, channels):
     kx, kw = jax.random.split(jax.random.PRNGKey(0))
-    x = jax.random.normal(kx, (2, *size, 5))
-    w = jax.random.normal(kw, (kernel, kernel, 5))
+    x = jax.random.normal(kx, (2, *size, channels))
+    w = jax.random.normal(kw, (kernel, kernel, channels))
 
     def loss(impl):
         return lambda x, w: jnp.sum(jnp.sin(depthwise_conv(x, w, stride, impl)))
@@ -21,11 +33,37 @@ def test_shifted_matches_lax_values_and_gradients(size, kernel, stride):
     def conv(impl):
         return jax.jit(lambda x, w: depthwise_conv(x, w, stride, impl))
 
-    np.testing.assert_allclose(conv("shifted")(x, w), conv("lax")(x, w), rtol=1e-5, atol=1e-5)
-    got = jax.jit(jax.grad(loss("shifted"), (0, 1)))(x, w)
+    np.testing.assert_allclose(conv(impl)(x, w), conv("lax")(x, w), rtol=1e-5, atol=1e-5)
+    got = jax.jit(jax.grad(loss(impl), (0, 1)))(x, w)
     want = jax.jit(jax.grad(loss("lax"), (0, 1)))(x, w)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_auto_picks_the_cpu_kernel_and_caches_it():
+    assert _cpu_kernel.available(), _cpu_kernel.unavailable_reason()  # CI machines have a compiler
+    assert resolve_implementation("auto") == "kernel"
+    assert list(_cpu_kernel.cache_dir().glob("depthwise-*.so")), "the built kernel should be cached"
+
+
+def test_a_failing_build_reports_the_compiler_error():
+    with pytest.raises(RuntimeError, match="failed"):
+        _cpu_kernel._build(shutil.which("false"))
+
+
+def test_kernel_leaves_other_dtypes_to_the_jax_form():
+    x = jnp.ones((1, 5, 5, 2), jnp.bfloat16)
+    y = jax.jit(lambda x: depthwise_conv(x, jnp.ones((3, 3, 2), jnp.bfloat16), 1, impl="kernel"))(x)
+    assert y.dtype == jnp.bfloat16 and float(y[0, 2, 2, 0]) == 9.0
+
+
+def test_missing_compiler_falls_back_with_a_reason(monkeypatch):
+    monkeypatch.setattr(_cpu_kernel, "_load", lambda: (False, "no C++ compiler found"))
+    with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler found"):
+        _cpu_kernel.warn_fallback.cache_clear()
+        assert resolve_implementation("auto") == "shifted"
+    with pytest.raises(ValueError, match="'kernel': no C\\+\\+ compiler found; use impl='shifted'"):
+        resolve_implementation("kernel")
 
 
 def test_jit_and_output_shape():

@@ -1,5 +1,11 @@
 """Depthwise convolution that is fast on XLA:CPU, with ``lax`` on GPU/TPU.
 
+Three forms: ``kernel`` (C++ forward, input gradient and weight gradient called
+through the XLA FFI, built on first use, see ``_cpu_kernel``; the fastest on
+CPU), ``shifted`` (pure jax, below; the fallback where no compiler is found) and
+``lax`` (GPU/TPU). ``auto`` picks ``kernel`` on CPU when it builds, else
+``shifted``; ``lax`` elsewhere.
+
 Why: on XLA:CPU ``lax.conv_general_dilated(..., feature_group_count=C)`` runs at
 about 1 GFLOP/s and its weight gradient is lowered to a dense C x C convolution
 (DESIGN.md section 7). Here the convolution is a sum of ``k * k`` shifted
@@ -19,9 +25,12 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
-IMPLEMENTATIONS = ("auto", "shifted", "lax")
+from jaxnas.supernet import _cpu_kernel
+
+IMPLEMENTATIONS = ("auto", "kernel", "shifted", "lax")
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -109,6 +118,38 @@ def _shifted_bwd(stride, residuals, g):
 _shifted.defvjp(_shifted_fwd, _shifted_bwd)
 
 
+def _kernel_call(target: str, out_shape, a, b, stride: int, pads: tuple[int, int]):
+    return jax.ffi.ffi_call(target, jax.ShapeDtypeStruct(out_shape, jnp.float32), vmap_method="sequential")(
+        a, b, stride=np.int64(stride), pad_top=np.int64(pads[0]), pad_left=np.int64(pads[1]))
+
+
+def _kernel_pads(x_shape, kernel: int, stride: int) -> tuple[int, int]:
+    return same_padding(x_shape[1], kernel, stride)[0], same_padding(x_shape[2], kernel, stride)[0]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _kernel(x, w, stride):
+    b, h, wd, c = x.shape
+    out = (b, -(-h // stride), -(-wd // stride), c)
+    return _kernel_call("jaxnas_depthwise_forward", out, x, w, stride, _kernel_pads(x.shape, w.shape[0], stride))
+
+
+def _kernel_fwd(x, w, stride):
+    return _kernel(x, w, stride), (x, w)
+
+
+def _kernel_bwd(stride, residuals, g):
+    x, w = residuals
+    pads = _kernel_pads(x.shape, w.shape[0], stride)
+    g = g.astype(jnp.float32)
+    dx = _kernel_call("jaxnas_depthwise_input_grad", x.shape, g, w, stride, pads)
+    dw = _kernel_call("jaxnas_depthwise_weight_grad", w.shape, x, g, stride, pads)
+    return dx, dw
+
+
+_kernel.defvjp(_kernel_fwd, _kernel_bwd)
+
+
 def _lax_depthwise(x, w, stride: int):
     kernel, _, c = w.shape
     return lax.conv_general_dilated(
@@ -117,11 +158,23 @@ def _lax_depthwise(x, w, stride: int):
 
 
 def resolve_implementation(impl: str) -> str:
-    """``auto`` -> ``shifted`` on CPU, ``lax`` on GPU/TPU; other names are checked and kept."""
+    """``auto`` -> ``kernel`` on CPU (``shifted`` if it cannot be built), ``lax`` on GPU/TPU.
+
+    Other names are checked and kept; ``kernel`` where the C++ kernel cannot be
+    built raises a ValueError that says why.
+    """
     if impl not in IMPLEMENTATIONS:
         raise ValueError(f"depthwise implementation: expected one of {IMPLEMENTATIONS}, got {impl!r}")
     if impl == "auto":
-        return "shifted" if jax.default_backend() == "cpu" else "lax"
+        if jax.default_backend() != "cpu":
+            return "lax"
+        if _cpu_kernel.available():
+            return "kernel"
+        _cpu_kernel.warn_fallback()
+        return "shifted"
+    if impl == "kernel" and not _cpu_kernel.available():
+        raise ValueError(f"depthwise implementation 'kernel': {_cpu_kernel.unavailable_reason()}; "
+                         "use impl='shifted' or 'auto'")
     return impl
 
 
@@ -132,7 +185,8 @@ def depthwise_conv(x, w, stride: int = 1, impl: str = "auto"):
       x: ``[B, H, W, C]`` input.
       w: ``[K, K, C]`` kernel (K odd).
       stride: 1 or 2 (any positive int works).
-      impl: ``auto`` (``shifted`` on CPU, ``lax`` elsewhere), ``shifted`` or ``lax``.
+      impl: ``auto`` (``kernel`` on CPU, else ``shifted``; ``lax`` on GPU/TPU), ``kernel``,
+        ``shifted`` or ``lax``. ``kernel`` is CPU and float32 only (other dtypes use ``shifted``).
 
     Returns:
       ``[B, ceil(H / stride), ceil(W / stride), C]``.
@@ -156,6 +210,9 @@ def depthwise_conv(x, w, stride: int = 1, impl: str = "auto"):
                          "they must match")
     if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
         raise ValueError(f"depthwise_conv: stride must be a positive int, got {stride!r}")
-    if resolve_implementation(impl) == "lax":
+    impl = resolve_implementation(impl)
+    if impl == "lax":
         return _lax_depthwise(x, w, stride)
+    if impl == "kernel" and x.dtype == jnp.float32 and w.dtype == jnp.float32:
+        return _kernel(x, w, stride)
     return _shifted(x, w, stride)

@@ -1,0 +1,268 @@
+// Depthwise convolution kernels for XLA:CPU, called through the XLA FFI.
+//
+// Why: XLA:CPU lowers a depthwise convolution to a slow grouped convolution, and
+// its weight gradient (a K*K*C reduction over the batch) to loops that
+// materialise every shifted window in memory (DESIGN.md section 7). Here each of
+// the three pieces (forward, input gradient, weight gradient) is one pass over
+// NHWC rows, channels innermost, in blocks of kBlock channels held in registers,
+// split over XLA's intra-op thread pool by output rows.
+//
+// Layout: x [B, H, W, C], w [K, K, C], y / g [B, Ho, Wo, C], all float32,
+// row-major. Padding is given as (pad_top, pad_left); the bottom/right padding is
+// implied by the output size, so TensorFlow's SAME convention is the caller's.
+//
+// Threading: the calling thread and up to num_threads-1 pool tasks claim chunks
+// of rows from one atomic counter; the caller waits only for chunks that have
+// been claimed, so a task that starts late finds nothing to do and the call
+// never waits on a pool that is busy elsewhere (no deadlock under nesting).
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+// Floor division (C++'s `/` truncates towards zero; column bounds can be negative).
+inline int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+struct Geometry {
+  int64_t b, h, w, c, k, ho, wo, stride, pad_top, pad_left;
+};
+
+// Runs body(row) for row in [0, rows) on the caller plus pool threads.
+template <typename Body>
+void ParallelRows(ffi::ThreadPool& pool, int64_t rows, int64_t grain, const Body& body) {
+  struct State {
+    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> done{0};
+    std::mutex mu;
+    std::condition_variable cv;
+  };
+  const int64_t chunks = (rows + grain - 1) / grain;
+  auto state = std::make_shared<State>();
+  auto work = [state, chunks, rows, grain, &body]() {
+    for (;;) {
+      const int64_t chunk = state->next.fetch_add(1);
+      if (chunk >= chunks) return;
+      const int64_t end = std::min(rows, (chunk + 1) * grain);
+      for (int64_t row = chunk * grain; row < end; ++row) body(row);
+      if (state->done.fetch_add(1) + 1 == chunks) {
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->cv.notify_all();
+      }
+    }
+  };
+  const int64_t helpers = std::min<int64_t>(pool.num_threads(), chunks) - 1;
+  // `body` lives on the caller's stack: helpers only touch it after claiming a chunk,
+  // and the caller returns only once every claimed chunk is done.
+  for (int64_t i = 0; i < helpers; ++i) pool.Schedule(decltype(work)(work));
+  work();
+  std::unique_lock<std::mutex> lock(state->mu);
+  state->cv.wait(lock, [&] { return state->done.load() == chunks; });
+}
+
+// Eight floats; aligned(4) so loads and stores through it may be unaligned.
+typedef float V8 __attribute__((vector_size(32), aligned(4)));
+
+inline V8 Load(const float* p) { return *reinterpret_cast<const V8*>(p); }
+inline void Store(float* p, V8 v) { *reinterpret_cast<V8*>(p) = v; }
+
+// Calls block.template operator()<N>(c0) over the channels: N = 4 vectors (32 channels) while
+// they last, then single vectors, then N = 0 for a scalar tail of fewer than 8 channels.
+template <typename Block>
+inline void ForChannelBlocks(int64_t channels, const Block& block) {
+  int64_t c0 = 0;
+  for (; c0 + 32 <= channels; c0 += 32) block.template operator()<4>(c0, 32);
+  for (; c0 + 8 <= channels; c0 += 8) block.template operator()<1>(c0, 8);
+  if (c0 < channels) block.template operator()<0>(c0, channels - c0);
+}
+
+// acc[0..N) += a * b over N vectors, or over `n` scalars when N == 0.
+template <int N>
+inline void Fma(V8* acc, float* tail, const float* __restrict a, const float* __restrict b, int64_t n) {
+  if constexpr (N == 0) {
+    for (int64_t c = 0; c < n; ++c) tail[c] += a[c] * b[c];
+  } else {
+    for (int v = 0; v < N; ++v) acc[v] += Load(a + 8 * v) * Load(b + 8 * v);
+  }
+}
+
+template <int N>
+inline void Put(float* __restrict out, const V8* acc, const float* tail, int64_t n, bool add) {
+  if constexpr (N == 0) {
+    for (int64_t c = 0; c < n; ++c) out[c] = (add ? out[c] : 0.0f) + tail[c];
+  } else {
+    for (int v = 0; v < N; ++v) Store(out + 8 * v, add ? Load(out + 8 * v) + acc[v] : acc[v]);
+  }
+}
+
+// One output row of the forward pass: y[b, oh, :, :].
+void ForwardRow(const Geometry& g, const float* __restrict x, const float* __restrict w,
+                float* __restrict y, int64_t row) {
+  const int64_t b = row / g.ho, oh = row % g.ho;
+  for (int64_t ow = 0; ow < g.wo; ++ow) {
+    float* out = y + (row * g.wo + ow) * g.c;
+    ForChannelBlocks(g.c, [&]<int N>(int64_t c0, int64_t n) {
+      V8 acc[N > 0 ? N : 1] = {};
+      float tail[8] = {};
+      for (int64_t i = 0; i < g.k; ++i) {
+        const int64_t ih = oh * g.stride + i - g.pad_top;
+        if (ih < 0 || ih >= g.h) continue;
+        const float* xr = x + ((b * g.h + ih) * g.w) * g.c + c0;
+        for (int64_t j = 0; j < g.k; ++j) {
+          const int64_t iw = ow * g.stride + j - g.pad_left;
+          if (iw < 0 || iw >= g.w) continue;
+          Fma<N>(acc, tail, xr + iw * g.c, w + (i * g.k + j) * g.c + c0, n);
+        }
+      }
+      Put<N>(out + c0, acc, tail, n, false);
+    });
+  }
+}
+
+// One input row of the input gradient: dx[b, ih, :, :] = sum over the taps that read it.
+void InputGradRow(const Geometry& g, const float* __restrict dy, const float* __restrict w,
+                  float* __restrict dx, int64_t row) {
+  const int64_t b = row / g.h, ih = row % g.h;
+  for (int64_t iw = 0; iw < g.w; ++iw) {
+    float* out = dx + (row * g.w + iw) * g.c;
+    ForChannelBlocks(g.c, [&]<int N>(int64_t c0, int64_t n) {
+      V8 acc[N > 0 ? N : 1] = {};
+      float tail[8] = {};
+      for (int64_t i = 0; i < g.k; ++i) {
+        const int64_t th = ih + g.pad_top - i;  // = oh * stride
+        if (th < 0 || th % g.stride != 0 || th / g.stride >= g.ho) continue;
+        const float* gr = dy + ((b * g.ho + th / g.stride) * g.wo) * g.c + c0;
+        for (int64_t j = 0; j < g.k; ++j) {
+          const int64_t tw = iw + g.pad_left - j;
+          if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.wo) continue;
+          Fma<N>(acc, tail, gr + (tw / g.stride) * g.c, w + (i * g.k + j) * g.c + c0, n);
+        }
+      }
+      Put<N>(out + c0, acc, tail, n, false);
+    });
+  }
+}
+
+// Adds one output row's contribution to the weight gradient: dw += x-window (.) dy[b, oh].
+void WeightGradRow(const Geometry& g, const float* __restrict x, const float* __restrict dy,
+                   float* __restrict dw, int64_t row) {
+  const int64_t b = row / g.ho, oh = row % g.ho;
+  const float* gr = dy + row * g.wo * g.c;
+  for (int64_t i = 0; i < g.k; ++i) {
+    const int64_t ih = oh * g.stride + i - g.pad_top;
+    if (ih < 0 || ih >= g.h) continue;
+    const float* xr = x + ((b * g.h + ih) * g.w) * g.c;
+    for (int64_t j = 0; j < g.k; ++j) {
+      // Output columns whose tap j lands inside the row.
+      const int64_t lo = std::max<int64_t>(0, -FloorDiv(j - g.pad_left, g.stride));
+      const int64_t hi = std::min<int64_t>(g.wo, FloorDiv(g.w - 1 + g.pad_left - j, g.stride) + 1);
+      float* dwp = dw + (i * g.k + j) * g.c;
+      ForChannelBlocks(g.c, [&]<int N>(int64_t c0, int64_t n) {
+        V8 acc[N > 0 ? N : 1] = {};
+        float tail[8] = {};
+        for (int64_t ow = lo; ow < hi; ++ow) {
+          Fma<N>(acc, tail, xr + (ow * g.stride + j - g.pad_left) * g.c + c0, gr + ow * g.c + c0, n);
+        }
+        Put<N>(dwp + c0, acc, tail, n, true);
+      });
+    }
+  }
+}
+
+ffi::Error CheckGeometry(const Geometry& g) {
+  if (g.k < 1 || g.stride < 1 || g.pad_top < 0 || g.pad_left < 0 || g.ho < 1 || g.wo < 1) {
+    return ffi::Error::InvalidArgument("jaxnas depthwise: bad kernel size, stride, padding or output size");
+  }
+  return ffi::Error::Success();
+}
+
+ffi::Error Forward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> w,
+                   ffi::ResultBuffer<ffi::F32> y, int64_t stride, int64_t pad_top, int64_t pad_left) {
+  auto xd = x.dimensions(), yd = y->dimensions();
+  Geometry g{xd[0], xd[1], xd[2], xd[3], w.dimensions()[0], yd[1], yd[2], stride, pad_top, pad_left};
+  if (auto e = CheckGeometry(g); e.failure()) return e;
+  const float *xp = x.typed_data(), *wp = w.typed_data();
+  float* yp = y->typed_data();
+  ParallelRows(pool, g.b * g.ho, 1, [&](int64_t row) { ForwardRow(g, xp, wp, yp, row); });
+  return ffi::Error::Success();
+}
+
+ffi::Error InputGrad(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> dy, ffi::Buffer<ffi::F32> w,
+                     ffi::ResultBuffer<ffi::F32> dx, int64_t stride, int64_t pad_top, int64_t pad_left) {
+  auto gd = dy.dimensions(), xd = dx->dimensions();
+  Geometry g{xd[0], xd[1], xd[2], xd[3], w.dimensions()[0], gd[1], gd[2], stride, pad_top, pad_left};
+  if (auto e = CheckGeometry(g); e.failure()) return e;
+  const float *gp = dy.typed_data(), *wp = w.typed_data();
+  float* xp = dx->typed_data();
+  ParallelRows(pool, g.b * g.h, 1, [&](int64_t row) { InputGradRow(g, gp, wp, xp, row); });
+  return ffi::Error::Success();
+}
+
+ffi::Error WeightGrad(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> dy,
+                      ffi::ResultBuffer<ffi::F32> dw, int64_t stride, int64_t pad_top, int64_t pad_left) {
+  auto xd = x.dimensions(), gd = dy.dimensions();
+  Geometry g{xd[0], xd[1], xd[2], xd[3], dw->dimensions()[0], gd[1], gd[2], stride, pad_top, pad_left};
+  if (auto e = CheckGeometry(g); e.failure()) return e;
+  const int64_t size = g.k * g.k * g.c, rows = g.b * g.ho;
+  // One partial sum per slice of rows, summed at the end: no two threads write one buffer,
+  // and the result does not depend on which thread ran which slice.
+  const int64_t slices = std::max<int64_t>(1, std::min<int64_t>(rows, std::max<int64_t>(pool.num_threads(), 1) * 4));
+  const int64_t per = (rows + slices - 1) / slices;
+  std::vector<float> partial(slices * size, 0.0f);
+  const float *xp = x.typed_data(), *gp = dy.typed_data();
+  float* pp = partial.data();
+  ParallelRows(pool, slices, 1, [&](int64_t s) {
+    const int64_t end = std::min(rows, (s + 1) * per);
+    for (int64_t row = s * per; row < end; ++row) WeightGradRow(g, xp, gp, pp + s * size, row);
+  });
+  float* out = dw->typed_data();
+  std::memcpy(out, pp, size * sizeof(float));
+  for (int64_t s = 1; s < slices; ++s) {
+    const float* src = pp + s * size;
+    for (int64_t t = 0; t < size; ++t) out[t] += src[t];
+  }
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasDepthwiseForward, Forward,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Attr<int64_t>("stride")
+                                  .Attr<int64_t>("pad_top")
+                                  .Attr<int64_t>("pad_left"));
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasDepthwiseInputGrad, InputGrad,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Attr<int64_t>("stride")
+                                  .Attr<int64_t>("pad_top")
+                                  .Attr<int64_t>("pad_left"));
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasDepthwiseWeightGrad, WeightGrad,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Attr<int64_t>("stride")
+                                  .Attr<int64_t>("pad_top")
+                                  .Attr<int64_t>("pad_left"));
