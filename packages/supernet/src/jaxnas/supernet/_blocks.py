@@ -43,10 +43,9 @@ def _bn(params, name: str, x):
 
 def prefix(v, params, x, ctrl_v, impl):
     """Shared part before the kernel choices (Bottleneck: expand)."""
-    del impl
     if v.kind != "bottleneck":
         return x
-    h = _ops.conv(x, params[f"{v.prefix}expand_w"])
+    h = _ops.conv(x, params[f"{v.prefix}expand_w"], 1, impl)
     return _ops.activation(v.activation, _bn(params, f"{v.prefix}expand_", h)) * ctrl_v["mask_e"]
 
 
@@ -54,7 +53,7 @@ def branch(v, kernel: int, params, h, ctrl_v, impl):
     """One kernel choice: conv (Conv) or depthwise conv, its own BN (or bias), act, mask."""
     p = f"{v.prefix}conv{kernel}_" if v.kind == "conv" else f"{v.prefix}dw{kernel}_"
     if v.kind == "conv":
-        y = _ops.conv(h, params[f"{p}w"], v.stride)
+        y = _ops.conv(h, params[f"{p}w"], v.stride, impl)
         y = _bn(params, p, y) if v.use_bn else y + params[f"{p}bias"]
         return _ops.activation(v.activation, y) * ctrl_v["mask_out"]
     y = _ops.dwconv(h, params[f"{p}w"], v.stride, impl)
@@ -63,7 +62,6 @@ def branch(v, kernel: int, params, h, ctrl_v, impl):
 
 def suffix(v, params, d, ctrl_v, impl):
     """Shared part after the kernel choices (SE mix, project + BN)."""
-    del impl
     if v.kind == "conv":
         return d
     p = v.prefix
@@ -71,7 +69,7 @@ def suffix(v, params, d, ctrl_v, impl):
         excited = _ops.squeeze_excite(d, params[f"{p}se_reduce_w"], params[f"{p}se_reduce_b"],
                                       params[f"{p}se_expand_w"], params[f"{p}se_expand_b"], ctrl_v["mask_s"])
         d = d + ctrl_v["se_on"] * (excited - d)  # (1 - on) * d + on * SE(d)
-    y = _ops.conv(d, params[f"{p}project_w"])
+    y = _ops.conv(d, params[f"{p}project_w"], 1, impl)
     return _bn(params, f"{p}project_", y) * ctrl_v["mask_out"]
 
 

@@ -92,8 +92,9 @@ class ChildNet(hk.Module):
             raise ValueError(f"ChildNet: num_classes must be a positive int, got {num_classes!r}")
         if not 0.0 <= dropout_rate < 1.0:
             raise ValueError(f"ChildNet: dropout_rate must be in [0, 1), got {dropout_rate!r}")
-        resolve_implementation(depthwise_impl)
+        impl = resolve_implementation(depthwise_impl)
         super().__init__(name=name)
+        self.impl = impl  # resolved: ``kernel`` also selects the C++ 1x1 weight gradient
         self.space, self.arch = space, arch
         self.num_classes = int(num_classes)
         self.dropout_rate = float(dropout_rate)
@@ -153,19 +154,19 @@ def _bn(net, prefix: str, x, is_training: bool):
         mean, var = mean_ema, var_ema
     return _ops.normalize(x, mean, var, scale, offset, net.bn_eps)
 
-def _conv(name: str, x, shape, stride: int = 1):
+def _conv(net, name: str, x, shape, stride: int = 1):
     w = hk.get_parameter(name, shape, x.dtype, init=_ops.conv_init(shape))
-    return _ops.conv(x, w, stride)
+    return _ops.conv(x, w, stride, net.impl)
 
 def _dw(net, x, kernel: int, stride: int):
     shape = [kernel, kernel, x.shape[-1]]
     w = hk.get_parameter("dw_w", shape, x.dtype, init=_ops.conv_init(shape))
-    return _ops.dwconv(x, w, stride, net.depthwise_impl)
+    return _ops.dwconv(x, w, stride, net.impl)
 
 def _op(net, op, x, is_training: bool):
     k, s, act = op.kernel, op.stride, op.activation
     if op.kind == "conv":
-        y = _conv("conv_w", x, [k, k, op.in_channels, op.out_channels], s)
+        y = _conv(net, "conv_w", x, [k, k, op.in_channels, op.out_channels], s)
         if op.use_bn:
             y = _bn(net, "", y, is_training)
         else:
@@ -173,11 +174,11 @@ def _op(net, op, x, is_training: bool):
         return _ops.activation(act, y)
     if op.kind == "sepconv":
         h = _ops.activation(act, _bn(net, "dw_", _dw(net, x, k, s), is_training))
-        y = _bn(net, "project_", _conv("project_w", h, [1, 1, op.in_channels, op.out_channels]),
+        y = _bn(net, "project_", _conv(net, "project_w", h, [1, 1, op.in_channels, op.out_channels]),
                      is_training)
     else:  # bottleneck
         e = op.expansion_channels
-        h = _conv("expand_w", x, [1, 1, op.in_channels, e])
+        h = _conv(net, "expand_w", x, [1, 1, op.in_channels, e])
         h = _ops.activation(act, _bn(net, "expand_", h, is_training))
         h = _ops.activation(act, _bn(net, "dw_", _dw(net, h, k, s), is_training))
         if op.se_channels:
@@ -188,6 +189,6 @@ def _op(net, op, x, is_training: bool):
                 hk.get_parameter("se_reduce_b", [se], h.dtype, init=jnp.zeros),
                 hk.get_parameter("se_expand_w", [se, e], h.dtype, init=_ops.he_normal(se)),
                 hk.get_parameter("se_expand_b", [e], h.dtype, init=jnp.zeros))
-        y = _bn(net, "project_", _conv("project_w", h, [1, 1, e, op.out_channels]), is_training)
+        y = _bn(net, "project_", _conv(net, "project_w", h, [1, 1, e, op.out_channels]), is_training)
     return y + x if op.residual else y
 

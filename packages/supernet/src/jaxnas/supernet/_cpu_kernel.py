@@ -34,6 +34,7 @@ TARGETS = {  # FFI target name -> exported handler symbol
     "jaxnas_depthwise_forward": "JaxnasDepthwiseForward",
     "jaxnas_depthwise_input_grad": "JaxnasDepthwiseInputGrad",
     "jaxnas_depthwise_weight_grad": "JaxnasDepthwiseWeightGrad",
+    "jaxnas_pointwise_weight_grad": "JaxnasPointwiseWeightGrad",
 }
 FLAGS = ("-O3", "-march=native", "-std=c++20", "-shared", "-fPIC", "-w")
 

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 from jaxnas.supernet._depthwise import depthwise_conv
+from jaxnas.supernet._pointwise import pointwise_conv
 
 BN_EPS = 1e-3
 BN_DECAY = 0.99
@@ -38,13 +39,14 @@ def activation(name: str, x):
     raise ValueError(f"unknown activation {name!r}; expected relu, relu6, hswish, sigmoid or none")
 
 
-def conv(x, w, stride: int = 1):
+def conv(x, w, stride: int = 1, impl: str = "lax"):
     """Dense convolution, SAME padding. ``x [B, H, W, C]``, ``w [K, K, C, O]``.
 
-    1x1 stride-1 convolutions are a matmul over channels (fast on every backend).
+    1x1 stride-1 convolutions are a matmul over channels (fast on every backend); with
+    ``impl="kernel"`` (CPU) its weight gradient runs in C++ (:mod:`._pointwise`).
     """
     if w.shape[0] == 1 and w.shape[1] == 1 and stride == 1:
-        return jnp.dot(x, w[0, 0])
+        return pointwise_conv(x, w[0, 0], impl)
     return lax.conv_general_dilated(x, w, (stride, stride), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 

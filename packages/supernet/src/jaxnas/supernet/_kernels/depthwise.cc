@@ -266,3 +266,96 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasDepthwiseWeightGrad, WeightGrad,
                                   .Attr<int64_t>("stride")
                                   .Attr<int64_t>("pad_top")
                                   .Attr<int64_t>("pad_left"));
+
+// ---------------------------------------------------------------- 1x1 convolution weight gradient
+//
+// dw[M, N] = x[K, M]^T dy[K, N] (K = B*H*W rows, M input and N output channels). XLA:CPU
+// transposes the whole activation to [M, K] before its matmul; here a 6 x 16 register tile of
+// dw is accumulated straight from the row-major rows (one broadcast of x and two vector loads of
+// dy per row), over blocks of kRowBlock rows, each thread into its own partial sum.
+
+namespace {
+
+constexpr int64_t kRowBlock = 128;
+
+template <int MR, int NV>
+inline void OuterTile(const float* __restrict a, const float* __restrict b, float* __restrict c, int64_t rows,
+                      int64_t m, int64_t n) {
+  V8 acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = Load(c + i * n + 8 * v);
+  for (int64_t k = 0; k < rows; ++k) {
+    V8 bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = Load(b + k * n + 8 * v);
+    for (int i = 0; i < MR; ++i) {
+      const float s = a[k * m + i];
+      const V8 av = {s, s, s, s, s, s, s, s};
+      for (int v = 0; v < NV; ++v) acc[i][v] += av * bv[v];
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) Store(c + i * n + 8 * v, acc[i][v]);
+}
+
+template <int NV>
+inline void OuterColumn(const float* a, const float* b, float* c, int64_t rows, int64_t m, int64_t n) {
+  int64_t i = 0;
+  for (; i + 6 <= m; i += 6) OuterTile<6, NV>(a + i, b, c + i * n, rows, m, n);
+  switch (m - i) {
+    case 5: OuterTile<5, NV>(a + i, b, c + i * n, rows, m, n); break;
+    case 4: OuterTile<4, NV>(a + i, b, c + i * n, rows, m, n); break;
+    case 3: OuterTile<3, NV>(a + i, b, c + i * n, rows, m, n); break;
+    case 2: OuterTile<2, NV>(a + i, b, c + i * n, rows, m, n); break;
+    case 1: OuterTile<1, NV>(a + i, b, c + i * n, rows, m, n); break;
+    default: break;
+  }
+}
+
+// c[M, N] += a[rows, M]^T b[rows, N].
+void OuterBlock(const float* a, const float* b, float* c, int64_t rows, int64_t m, int64_t n) {
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) OuterColumn<2>(a, b + j, c + j, rows, m, n);
+  for (; j + 8 <= n; j += 8) OuterColumn<1>(a, b + j, c + j, rows, m, n);
+  for (; j < n; ++j)  // fewer than 8 columns left
+    for (int64_t k = 0; k < rows; ++k)
+      for (int64_t i = 0; i < m; ++i) c[i * n + j] += a[k * m + i] * b[k * n + j];
+}
+
+ffi::Error PointwiseWeightGrad(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> dy,
+                               ffi::ResultBuffer<ffi::F32> dw) {
+  auto xd = x.dimensions(), gd = dy.dimensions();
+  const int64_t m = xd[xd.size() - 1], n = gd[gd.size() - 1];
+  const int64_t rows = m > 0 ? x.element_count() / m : 0;
+  if (n < 1 || m < 1 || dy.element_count() != rows * n) {
+    return ffi::Error::InvalidArgument("jaxnas pointwise weight grad: x and dy must have the same rows");
+  }
+  const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  const int64_t slices = std::max<int64_t>(1, std::min<int64_t>(blocks, std::max<int64_t>(pool.num_threads(), 1)));
+  const int64_t per = (blocks + slices - 1) / slices;
+  const int64_t size = m * n;
+  float* out = dw->typed_data();
+  std::vector<float> partial((slices - 1) * size, 0.0f);
+  std::memset(out, 0, size * sizeof(float));
+  const float *xp = x.typed_data(), *gp = dy.typed_data();
+  ParallelRows(pool, slices, 1, [&](int64_t s) {
+    float* c = s == 0 ? out : partial.data() + (s - 1) * size;
+    for (int64_t blk = s * per; blk < std::min(blocks, (s + 1) * per); ++blk) {
+      const int64_t k0 = blk * kRowBlock, k1 = std::min(rows, k0 + kRowBlock);
+      OuterBlock(xp + k0 * m, gp + k0 * n, c, k1 - k0, m, n);
+    }
+  });
+  for (int64_t s = 1; s < slices; ++s) {
+    const float* src = partial.data() + (s - 1) * size;
+    for (int64_t t = 0; t < size; ++t) out[t] += src[t];
+  }
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasPointwiseWeightGrad, PointwiseWeightGrad,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>());
