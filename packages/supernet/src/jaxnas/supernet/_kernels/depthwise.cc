@@ -106,28 +106,81 @@ inline void Put(float* __restrict out, const V8* acc, const float* tail, int64_t
   }
 }
 
-// One output row of the forward pass: y[b, oh, :, :].
+// One output pixel of the forward pass, all channels: y[b, oh, ow, :].
+void ForwardPixel(const Geometry& g, const float* __restrict x, const float* __restrict w,
+                  float* __restrict y, int64_t b, int64_t oh, int64_t ow) {
+  float* out = y + ((b * g.ho + oh) * g.wo + ow) * g.c;
+  ForChannelBlocks(g.c, [&]<int N>(int64_t c0, int64_t n) {
+    V8 acc[N > 0 ? N : 1] = {};
+    float tail[8] = {};
+    for (int64_t i = 0; i < g.k; ++i) {
+      const int64_t ih = oh * g.stride + i - g.pad_top;
+      if (ih < 0 || ih >= g.h) continue;
+      const float* xr = x + ((b * g.h + ih) * g.w) * g.c + c0;
+      for (int64_t j = 0; j < g.k; ++j) {
+        const int64_t iw = ow * g.stride + j - g.pad_left;
+        if (iw < 0 || iw >= g.w) continue;
+        Fma<N>(acc, tail, xr + iw * g.c, w + (i * g.k + j) * g.c + c0, n);
+      }
+    }
+    Put<N>(out + c0, acc, tail, n, false);
+  });
+}
+
+// kTile adjacent output pixels of a stride-1 row whose taps all lie inside the input row, NV
+// vectors of channels from c0: the kernel taps are loaded once for all kTile pixels.
+constexpr int64_t kTile = 4;
+
+template <int NV>
+inline void Stride1Tile(const Geometry& g, const float* __restrict x, const float* __restrict w,
+                        float* __restrict out, int64_t b, int64_t oh, int64_t ow, int64_t c0) {
+  V8 acc[kTile][NV] = {};
+  for (int64_t i = 0; i < g.k; ++i) {
+    const int64_t ih = oh + i - g.pad_top;
+    if (ih < 0 || ih >= g.h) continue;
+    const float* xr = x + ((b * g.h + ih) * g.w + ow - g.pad_left) * g.c + c0;
+    const float* wr = w + i * g.k * g.c + c0;
+    for (int64_t j = 0; j < g.k; ++j) {
+      V8 wv[NV];
+      for (int v = 0; v < NV; ++v) wv[v] = Load(wr + j * g.c + 8 * v);
+      for (int64_t t = 0; t < kTile; ++t)
+        for (int v = 0; v < NV; ++v) acc[t][v] += Load(xr + (t + j) * g.c + 8 * v) * wv[v];
+    }
+  }
+  for (int64_t t = 0; t < kTile; ++t)
+    for (int v = 0; v < NV; ++v) Store(out + t * g.c + c0 + 8 * v, acc[t][v]);
+}
+
+// One output row of the forward pass: y[b, oh, :, :]. Stride 1 runs the interior in tiles.
 void ForwardRow(const Geometry& g, const float* __restrict x, const float* __restrict w,
                 float* __restrict y, int64_t row) {
   const int64_t b = row / g.ho, oh = row % g.ho;
-  for (int64_t ow = 0; ow < g.wo; ++ow) {
-    float* out = y + (row * g.wo + ow) * g.c;
-    ForChannelBlocks(g.c, [&]<int N>(int64_t c0, int64_t n) {
-      V8 acc[N > 0 ? N : 1] = {};
-      float tail[8] = {};
-      for (int64_t i = 0; i < g.k; ++i) {
-        const int64_t ih = oh * g.stride + i - g.pad_top;
-        if (ih < 0 || ih >= g.h) continue;
-        const float* xr = x + ((b * g.h + ih) * g.w) * g.c + c0;
-        for (int64_t j = 0; j < g.k; ++j) {
-          const int64_t iw = ow * g.stride + j - g.pad_left;
-          if (iw < 0 || iw >= g.w) continue;
-          Fma<N>(acc, tail, xr + iw * g.c, w + (i * g.k + j) * g.c + c0, n);
-        }
+  int64_t ow = 0;
+  if (g.stride == 1) {
+    // Interior: every tap j of pixels ow .. ow + kTile - 1 inside [0, W).
+    const int64_t lo = std::min(g.wo, g.pad_left), hi = std::min(g.wo, g.w - g.k + g.pad_left + 1);
+    for (; ow < lo; ++ow) ForwardPixel(g, x, w, y, b, oh, ow);
+    const int64_t c16 = g.c / 16 * 16, c8 = g.c / 8 * 8;
+    for (; ow + kTile <= hi; ow += kTile) {
+      float* out = y + ((b * g.ho + oh) * g.wo + ow) * g.c;
+      for (int64_t c0 = 0; c0 < c16; c0 += 16) Stride1Tile<2>(g, x, w, out, b, oh, ow, c0);
+      for (int64_t c0 = c16; c0 < c8; c0 += 8) Stride1Tile<1>(g, x, w, out, b, oh, ow, c0);
+      if (c8 < g.c) {  // fewer than 8 channels left: scalar
+        for (int64_t t = 0; t < kTile; ++t)
+          for (int64_t c = c8; c < g.c; ++c) {
+            float sum = 0.0f;
+            for (int64_t i = 0; i < g.k; ++i) {
+              const int64_t ih = oh + i - g.pad_top;
+              if (ih < 0 || ih >= g.h) continue;
+              for (int64_t j = 0; j < g.k; ++j)
+                sum += x[((b * g.h + ih) * g.w + ow + t + j - g.pad_left) * g.c + c] * w[(i * g.k + j) * g.c + c];
+            }
+            out[t * g.c + c] = sum;
+          }
       }
-      Put<N>(out + c0, acc, tail, n, false);
-    });
+    }
   }
+  for (; ow < g.wo; ++ow) ForwardPixel(g, x, w, y, b, oh, ow);
 }
 
 // One input row of the input gradient: dx[b, ih, :, :] = sum over the taps that read it.
@@ -205,6 +258,17 @@ ffi::Error InputGrad(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> dy, ffi::Buffer
   if (auto e = CheckGeometry(g); e.failure()) return e;
   const float *gp = dy.typed_data(), *wp = w.typed_data();
   float* xp = dx->typed_data();
+  if (g.stride == 1) {
+    // A stride-1 input gradient is the forward correlation of dy with the flipped kernel,
+    // padded by K - 1 - pad: the tiled forward path serves it.
+    std::vector<float> flipped(g.k * g.k * g.c);
+    for (int64_t t = 0; t < g.k * g.k; ++t)
+      std::memcpy(flipped.data() + (g.k * g.k - 1 - t) * g.c, wp + t * g.c, g.c * sizeof(float));
+    Geometry f{g.b, g.ho, g.wo, g.c, g.k, g.h, g.w, 1, g.k - 1 - g.pad_top, g.k - 1 - g.pad_left};
+    if (f.pad_top < 0 || f.pad_left < 0) return ffi::Error::InvalidArgument("jaxnas depthwise: padding > K - 1");
+    ParallelRows(pool, g.b * g.h, 1, [&](int64_t row) { ForwardRow(f, gp, flipped.data(), xp, row); });
+    return ffi::Error::Success();
+  }
   ParallelRows(pool, g.b * g.h, 1, [&](int64_t row) { InputGradRow(g, gp, wp, xp, row); });
   return ffi::Error::Success();
 }
