@@ -207,27 +207,64 @@ void InputGradRow(const Geometry& g, const float* __restrict dy, const float* __
   }
 }
 
+// dw[i, 0..K) += sum over ow in [lo, hi) of x[ow + j - pad_left] * dy[ow], for 8 channels from
+// c0, all K taps of kernel row i at once (stride 1, every tap inside the row): each dy vector
+// is loaded once for K taps.
+template <int K>
+inline void WeightGradTaps(const Geometry& g, const float* __restrict xr, const float* __restrict gr,
+                           float* __restrict dwi, int64_t lo, int64_t hi, int64_t c0) {
+  V8 acc[K] = {};
+  for (int64_t ow = lo; ow < hi; ++ow) {
+    const V8 gv = Load(gr + ow * g.c + c0);
+    const float* xp = xr + (ow - g.pad_left) * g.c + c0;
+    for (int j = 0; j < K; ++j) acc[j] += Load(xp + j * g.c) * gv;
+  }
+  for (int j = 0; j < K; ++j) Store(dwi + j * g.c + c0, Load(dwi + j * g.c + c0) + acc[j]);
+}
+
 // Adds one output row's contribution to the weight gradient: dw += x-window (.) dy[b, oh].
 void WeightGradRow(const Geometry& g, const float* __restrict x, const float* __restrict dy,
                    float* __restrict dw, int64_t row) {
   const int64_t b = row / g.ho, oh = row % g.ho;
   const float* gr = dy + row * g.wo * g.c;
+  // Stride-1 3x3/5x5/7x7: the columns whose K taps all fall inside the row run K taps at once
+  // (8 channels at a time); the rest below skips them.
+  const bool tiled = g.stride == 1 && (g.k == 3 || g.k == 5 || g.k == 7);
+  const int64_t in_lo = tiled ? std::min(g.wo, g.pad_left) : 0;
+  const int64_t in_hi = tiled ? std::max(in_lo, std::min(g.wo, g.w - g.k + g.pad_left + 1)) : 0;
+  const int64_t c8 = tiled ? g.c / 8 * 8 : 0;
   for (int64_t i = 0; i < g.k; ++i) {
     const int64_t ih = oh * g.stride + i - g.pad_top;
     if (ih < 0 || ih >= g.h) continue;
     const float* xr = x + ((b * g.h + ih) * g.w) * g.c;
+    float* dwi = dw + i * g.k * g.c;
+    for (int64_t c0 = 0; c0 < c8 && in_lo < in_hi; c0 += 8) {
+      if (g.k == 3) WeightGradTaps<3>(g, xr, gr, dwi, in_lo, in_hi, c0);
+      if (g.k == 5) WeightGradTaps<5>(g, xr, gr, dwi, in_lo, in_hi, c0);
+      if (g.k == 7) WeightGradTaps<7>(g, xr, gr, dwi, in_lo, in_hi, c0);
+    }
     for (int64_t j = 0; j < g.k; ++j) {
       // Output columns whose tap j lands inside the row.
       const int64_t lo = std::max<int64_t>(0, -FloorDiv(j - g.pad_left, g.stride));
       const int64_t hi = std::min<int64_t>(g.wo, FloorDiv(g.w - 1 + g.pad_left - j, g.stride) + 1);
-      float* dwp = dw + (i * g.k + j) * g.c;
-      ForChannelBlocks(g.c, [&]<int N>(int64_t c0, int64_t n) {
+      float* dwp = dwi + j * g.c;
+      // Column ranges still to do: all of [lo, hi) for the channels the tiles skipped, and
+      // [lo, hi) minus the tiled interior [in_lo, in_hi) for the rest.
+      auto columns = [&]<int N>(int64_t c0, int64_t n, int64_t from, int64_t to) {
         V8 acc[N > 0 ? N : 1] = {};
         float tail[8] = {};
-        for (int64_t ow = lo; ow < hi; ++ow) {
+        for (int64_t ow = from; ow < to; ++ow) {
           Fma<N>(acc, tail, xr + (ow * g.stride + j - g.pad_left) * g.c + c0, gr + ow * g.c + c0, n);
         }
         Put<N>(dwp + c0, acc, tail, n, true);
+      };
+      ForChannelBlocks(g.c, [&]<int N>(int64_t c0, int64_t n) {
+        if (c0 + n <= c8 && in_lo < in_hi) {
+          columns.template operator()<N>(c0, n, lo, std::min(hi, in_lo));
+          columns.template operator()<N>(c0, n, std::max(lo, in_hi), hi);
+        } else {
+          columns.template operator()<N>(c0, n, lo, hi);
+        }
       });
     }
   }
