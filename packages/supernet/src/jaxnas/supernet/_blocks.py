@@ -34,11 +34,12 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 from jaxnas.supernet import _ops
+from jaxnas.supernet._batchnorm import bn_act
 
 
-def _bn(params, name: str, x):
-    mean, var = _ops.batch_stats(x)  # the supernet always uses batch statistics
-    return _ops.normalize(x, mean, var, params[f"{name}bn_scale"], params[f"{name}bn_offset"])
+def _bn_act(params, name: str, x, act: str, mask, impl):
+    """``act(BN(x)) * mask``; the supernet always uses batch statistics (fused on CPU)."""
+    return bn_act(x, params[f"{name}bn_scale"], params[f"{name}bn_offset"], mask, act, _ops.BN_EPS, impl)
 
 
 def prefix(v, params, x, ctrl_v, impl):
@@ -46,7 +47,7 @@ def prefix(v, params, x, ctrl_v, impl):
     if v.kind != "bottleneck":
         return x
     h = _ops.conv(x, params[f"{v.prefix}expand_w"], 1, impl)
-    return _ops.activation(v.activation, _bn(params, f"{v.prefix}expand_", h)) * ctrl_v["mask_e"]
+    return _bn_act(params, f"{v.prefix}expand_", h, v.activation, ctrl_v["mask_e"], impl)
 
 
 def branch(v, kernel: int, params, h, ctrl_v, impl):
@@ -54,10 +55,11 @@ def branch(v, kernel: int, params, h, ctrl_v, impl):
     p = f"{v.prefix}conv{kernel}_" if v.kind == "conv" else f"{v.prefix}dw{kernel}_"
     if v.kind == "conv":
         y = _ops.conv(h, params[f"{p}w"], v.stride, impl)
-        y = _bn(params, p, y) if v.use_bn else y + params[f"{p}bias"]
-        return _ops.activation(v.activation, y) * ctrl_v["mask_out"]
+        if v.use_bn:
+            return _bn_act(params, p, y, v.activation, ctrl_v["mask_out"], impl)
+        return _ops.activation(v.activation, y + params[f"{p}bias"]) * ctrl_v["mask_out"]
     y = _ops.dwconv(h, params[f"{p}w"], v.stride, impl)
-    return _ops.activation(v.activation, _bn(params, p, y)) * ctrl_v["mask_mid"]
+    return _bn_act(params, p, y, v.activation, ctrl_v["mask_mid"], impl)
 
 
 def suffix(v, params, d, ctrl_v, impl):
@@ -70,7 +72,7 @@ def suffix(v, params, d, ctrl_v, impl):
                                       params[f"{p}se_expand_w"], params[f"{p}se_expand_b"], ctrl_v["mask_s"])
         d = d + ctrl_v["se_on"] * (excited - d)  # (1 - on) * d + on * SE(d)
     y = _ops.conv(d, params[f"{p}project_w"], 1, impl)
-    return _bn(params, f"{p}project_", y) * ctrl_v["mask_out"]
+    return _bn_act(params, f"{p}project_", y, "none", ctrl_v["mask_out"], impl)
 
 
 def _weighted_branch(v, kernel, wk, params, h, ctrl_v, impl, skip_unused: bool):

@@ -1,4 +1,4 @@
-"""Builds, caches and registers the C++ depthwise kernels for XLA:CPU (the XLA FFI).
+"""Builds, caches and registers the C++ CPU kernels (depthwise, 1x1 weight gradient, batch norm).
 
 Why compile on first use instead of at install: the package stays a pure-Python
 wheel that installs anywhere, and the kernel is built for the CPU it runs on
@@ -29,12 +29,15 @@ from pathlib import Path
 import jax
 import jaxlib
 
-SOURCE = Path(__file__).parent / "_kernels" / "depthwise.cc"
+SOURCE = Path(__file__).parent / "_kernels" / "cpu_kernels.cc"
 TARGETS = {  # FFI target name -> exported handler symbol
     "jaxnas_depthwise_forward": "JaxnasDepthwiseForward",
     "jaxnas_depthwise_input_grad": "JaxnasDepthwiseInputGrad",
     "jaxnas_depthwise_weight_grad": "JaxnasDepthwiseWeightGrad",
     "jaxnas_pointwise_weight_grad": "JaxnasPointwiseWeightGrad",
+    "jaxnas_bn_stats": "JaxnasBnStats",
+    "jaxnas_bn_act_forward": "JaxnasBnActForward",
+    "jaxnas_bn_act_backward": "JaxnasBnActBackward",
 }
 FLAGS = ("-O3", "-march=native", "-std=c++20", "-shared", "-fPIC", "-w")
 
@@ -67,7 +70,7 @@ def _build(compiler: str) -> Path:
     command = [compiler, *FLAGS, "-I", jax.ffi.include_dir()]
     key = hashlib.sha256("\0".join([SOURCE.read_text(), " ".join(command), jaxlib.__version__,
                                     platform.machine(), _cpu_signature()]).encode()).hexdigest()[:16]
-    target = cache_dir() / f"depthwise-{key}.so"
+    target = cache_dir() / f"cpu_kernels-{key}.so"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
