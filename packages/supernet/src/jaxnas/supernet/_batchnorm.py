@@ -5,7 +5,8 @@ convolution. On CPU the ``kernel`` form runs it in C++ (``_kernels/cpu_kernels.c
 two passes forward (statistics, output) and two backward (per-channel sums,
 input gradient), where XLA:CPU spends a pass on each reduction and elementwise
 step. Values and gradients equal the jnp form (:func:`bn_act_reference`) to float
-tolerance; the statistics are summed in double.
+tolerance; the statistics are sums of ``x - x[0]`` (no cancellation at large means),
+added in double across row chunks.
 
 Shape letters: B = batch, H, W = spatial, C = channels.
 """
@@ -17,9 +18,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-from jaxnas.supernet import _cpu_kernel
-from jaxnas.supernet import _ops
+from jaxnas.supernet import _cpu_kernel, _ops
 
 ACTIVATION_CODES = {"none": 0, "relu": 1, "relu6": 2, "hswish": 3}
 

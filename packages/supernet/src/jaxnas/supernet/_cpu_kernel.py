@@ -76,14 +76,15 @@ def _build(compiler: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         built = Path(tmp) / target.name
-        result = subprocess.run([*command, "-o", str(built), str(SOURCE)], capture_output=True, text=True)
+        result = subprocess.run([*command, "-o", str(built), str(SOURCE)], capture_output=True, text=True,
+                                check=False)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
         os.replace(built, target)  # atomic: readers see the whole library or none
     return target
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load() -> tuple[bool, str]:
     if os.environ.get("JAXNAS_CPU_KERNEL", "1") == "0":
         return False, "disabled by JAXNAS_CPU_KERNEL=0"
@@ -109,7 +110,7 @@ def unavailable_reason() -> str:
     return _load()[1]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def warn_fallback() -> None:
     """Warns once per process that ``auto`` fell back to the pure-jax form, and why."""
     warnings.warn(f"jaxnas.supernet: the fast C++ depthwise kernel is unavailable ({unavailable_reason()}); "

@@ -27,7 +27,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-
 from jaxnas.supernet import _cpu_kernel
 
 IMPLEMENTATIONS = ("auto", "kernel", "shifted", "lax")

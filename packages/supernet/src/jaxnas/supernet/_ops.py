@@ -17,8 +17,7 @@ import haiku as hk
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jaxnas.supernet._depthwise import depthwise_conv
-from jaxnas.supernet._depthwise import same_padding
+from jaxnas.supernet._depthwise import depthwise_conv, same_padding
 from jaxnas.supernet._pointwise import pointwise_conv
 
 BN_EPS = 1e-3

@@ -469,8 +469,8 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasPointwiseWeightGrad, PointwiseWeightGrad,
 // The supernet's y = act(BN(x)) * mask with batch statistics, over x [R, C] (R = B*H*W rows).
 // XLA:CPU spends separate passes on the mean, the variance, the normalisation and, backward,
 // on each reduction and the input gradient; here the forward is two passes (statistics, then
-// output) and the backward two (per-channel sums, then dx). Sums go through per-slice partials
-// added in double, so the result does not depend on the thread count's rounding much.
+// output) and the backward two (per-channel sums, then dx). Statistics are sums of x - x[0] (no
+// cancellation when |mean| >> std); every sum is float per 256 rows, then double across them.
 
 namespace {
 
@@ -537,6 +537,9 @@ ffi::Error BnStats(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::ResultBuf
   const int64_t c = mean->element_count(), rows = c > 0 ? x.element_count() / c : 0;
   if (c < 1 || rows < 1) return ffi::Error::InvalidArgument("jaxnas batch norm: empty input");
   const float* xp = x.typed_data();
+  // Sums of x - x[0] (per channel): a shift close to the data keeps E[d^2] - E[d]^2 from
+  // cancelling when |mean| >> std (float partial sums of x^2 would lose the variance).
+  const float* shift = xp;
   std::vector<double> total;
   ReduceRows(pool, rows, c, 2, total, [&](int64_t r0, int64_t r1, float* sums) {
     float* __restrict s1 = sums;
@@ -544,15 +547,16 @@ ffi::Error BnStats(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::ResultBuf
     for (int64_t r = r0; r < r1; ++r) {
       const float* __restrict xr = xp + r * c;
       for (int64_t ch = 0; ch < c; ++ch) {
-        s1[ch] += xr[ch];
-        s2[ch] += xr[ch] * xr[ch];
+        const float d = xr[ch] - shift[ch];
+        s1[ch] += d;
+        s2[ch] += d * d;
       }
     }
   });
   float *mp = mean->typed_data(), *vp = var->typed_data();
   for (int64_t ch = 0; ch < c; ++ch) {
     const double m = total[ch] / rows;
-    mp[ch] = static_cast<float>(m);
+    mp[ch] = static_cast<float>(shift[ch] + m);
     vp[ch] = static_cast<float>(std::max(total[c + ch] / rows - m * m, 0.0));
   }
   return ffi::Error::Success();
