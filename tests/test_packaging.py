@@ -73,6 +73,8 @@ def test_wheel_holds_only_its_own_subpackage(package, tmp_path):
     prefix = f"jaxnas/{_import_name(package)}/"
     assert files and all(n.startswith(prefix) for n in files), [n for n in files if not n.startswith(prefix)]
     assert "jaxnas/__init__.py" not in files
+    if package.name == "supernet":  # the C++ source the CPU kernels are built from on first use
+        assert "jaxnas/supernet/_kernels/cpu_kernels.cc" in files
 
 
 @pytest.mark.parametrize("module", ["jaxnas.searchspace", "jaxnas.latency"])
