@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from jaxnas.apps._config import apply_overrides, list_configs, load_config
+from jaxnas.apps._malloc import reexec_with_hugepage_malloc
 
 _FUNCTIONS = {"search": "search", "train": "train", "random": "random_search"}
 
@@ -101,14 +102,17 @@ def run(command: str, argv: Sequence[str] | None = None) -> int:
 
 def search_main() -> None:
     """Entry point of ``jaxnas-search``."""
+    reexec_with_hugepage_malloc()
     sys.exit(run("search"))
 
 
 def train_main() -> None:
     """Entry point of ``jaxnas-train``."""
+    reexec_with_hugepage_malloc()
     sys.exit(run("train"))
 
 
 def random_main() -> None:
     """Entry point of ``jaxnas-random``."""
+    reexec_with_hugepage_malloc()
     sys.exit(run("random"))
