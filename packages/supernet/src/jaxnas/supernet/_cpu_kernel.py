@@ -5,7 +5,7 @@ wheel that installs anywhere, and the kernel is built for the CPU it runs on
 (``-march=native``) against the FFI headers of the installed jaxlib. The shared
 library is cached under ``$JAXNAS_CACHE_DIR`` (default ``~/.cache/jaxnas``),
 keyed by the source, the compiler command, jaxlib's version and the CPU, so it
-is built once per machine (about 4 s) and reused by every process. Where no C++
+is built once per machine (about 5 s) and reused by every process. Where no C++
 compiler is found or the build fails, :func:`available` is False with the reason
 in :func:`unavailable_reason`, and ``depthwise_conv(impl="auto")`` falls back to
 the pure-jax ``shifted`` form (a warning says why).
