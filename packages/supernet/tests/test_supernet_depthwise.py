@@ -46,6 +46,15 @@ def test_auto_picks_the_cpu_kernel_and_caches_it():
     assert list(_cpu_kernel.cache_dir().glob("cpu_kernels-*.so")), "the built kernel should be cached"
 
 
+@pytest.mark.skipif(_cpu_kernel._compiler() is None, reason="no C++ compiler on this machine")
+def test_an_unwritable_cache_falls_back_to_the_temp_folder(tmp_path, monkeypatch):
+    blocked = tmp_path / "not_a_dir"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("JAXNAS_CACHE_DIR", str(blocked))
+    built = _cpu_kernel._build(_cpu_kernel._compiler())
+    assert built.exists() and built.parent.name.startswith("jaxnas-kernels-")
+
+
 def test_a_failing_build_reports_the_compiler_error():
     with pytest.raises(RuntimeError, match="failed"):
         _cpu_kernel._build(shutil.which("false"))

@@ -73,7 +73,13 @@ def _build(compiler: str) -> Path:
     target = cache_dir() / f"cpu_kernels-{key}.so"
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # e.g. a read-only home: build into the temp folder instead (per user)
+        target = Path(tempfile.gettempdir()) / f"jaxnas-kernels-{os.getuid()}" / target.name
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         built = Path(tmp) / target.name
         result = subprocess.run([*command, "-o", str(built), str(SOURCE)], capture_output=True, text=True,
