@@ -29,14 +29,6 @@ def bn_act_reference(x, scale, offset, mask, activation: str, eps: float = _ops.
     return _ops.activation(activation, _ops.normalize(x, mean, var, scale, offset, eps)) * mask
 
 
-def _f32(shape):
-    return jax.ShapeDtypeStruct(shape, jnp.float32)
-
-
-def _call(target, outs, *args, **attrs):
-    return jax.ffi.ffi_call(target, outs, vmap_method="sequential")(*args, **attrs)
-
-
 @functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))
 def _bn_act_kernel(x, scale, offset, mask, act: int, eps: float):
     return _forward(x, scale, offset, mask, act, eps)[0]
@@ -44,18 +36,18 @@ def _bn_act_kernel(x, scale, offset, mask, act: int, eps: float):
 
 def _forward(x, scale, offset, mask, act, eps):
     c = x.shape[-1]
-    mean, var = _call("jaxnas_bn_stats", (_f32((c,)), _f32((c,))), x)
-    y = _call("jaxnas_bn_act_forward", _f32(x.shape), x, mean, var, scale, offset, mask,
-              eps=np.float32(eps), act=np.int64(act))
+    mean, var = _cpu_kernel.call("jaxnas_bn_stats", ((c,), (c,)), x)
+    y = _cpu_kernel.call("jaxnas_bn_act_forward", x.shape, x, mean, var, scale, offset, mask,
+                         eps=np.float32(eps), act=np.int64(act))
     return y, (x, mean, var, scale, offset, mask)
 
 
 def _backward(act, eps, residuals, g):
     x, mean, var, scale, offset, mask = residuals
     c = x.shape[-1]
-    return tuple(_call("jaxnas_bn_act_backward", (_f32(x.shape), _f32((c,)), _f32((c,)), _f32((c,))),
-                       g.astype(jnp.float32), x, mean, var, scale, offset, mask,
-                       eps=np.float32(eps), act=np.int64(act)))
+    return tuple(_cpu_kernel.call("jaxnas_bn_act_backward", (x.shape, (c,), (c,), (c,)),
+                                  g.astype(jnp.float32), x, mean, var, scale, offset, mask,
+                                  eps=np.float32(eps), act=np.int64(act)))
 
 
 _bn_act_kernel.defvjp(_forward, _backward)

@@ -63,7 +63,8 @@ class ChildNet(hk.Module):
       num_classes: classifier outputs.
       dropout_rate: dropout before the classifier (training only).
       bn_decay, bn_eps: batch norm moving-average decay and epsilon.
-      depthwise_impl: ``auto`` (fast shifted slices on CPU, ``lax`` elsewhere), ``shifted``, ``lax``.
+      depthwise_impl: ``auto`` (C++ kernels on CPU, else ``shifted``; ``lax`` on GPU/TPU), ``kernel``,
+        ``shifted``, ``lax``.
       name: Haiku module name (the parameter prefix).
 
     Call: ``net(images [B, H, W, 3], is_training) -> (logits [B, N], endpoints)`` with
@@ -99,7 +100,6 @@ class ChildNet(hk.Module):
         self.num_classes = int(num_classes)
         self.dropout_rate = float(dropout_rate)
         self.bn_decay, self.bn_eps = float(bn_decay), float(bn_eps)
-        self.depthwise_impl = depthwise_impl
 
     def ops(self, resolution: int):
         """The ``ConcreteOp`` list this network runs at ``resolution``."""

@@ -116,6 +116,19 @@ def unavailable_reason() -> str:
     return _load()[1]
 
 
+def call(target: str, out_shapes, *args, **attrs):
+    """``jax.ffi.ffi_call`` of one of :data:`TARGETS` with float32 results.
+
+    ``out_shapes``: one shape tuple, or a tuple of them (several results). ``attrs`` are
+    passed as the handler's attributes (numpy scalars fix their type).
+    """
+    if out_shapes and isinstance(out_shapes[0], tuple):
+        outs = tuple(jax.ShapeDtypeStruct(shape, "float32") for shape in out_shapes)
+    else:
+        outs = jax.ShapeDtypeStruct(out_shapes, "float32")
+    return jax.ffi.ffi_call(target, outs, vmap_method="sequential")(*args, **attrs)
+
+
 @functools.cache
 def warn_fallback() -> None:
     """Warns once per process that ``auto`` fell back to the pure-jax form, and why."""

@@ -118,8 +118,8 @@ _shifted.defvjp(_shifted_fwd, _shifted_bwd)
 
 
 def _kernel_call(target: str, out_shape, a, b, stride: int, pads: tuple[int, int]):
-    return jax.ffi.ffi_call(target, jax.ShapeDtypeStruct(out_shape, jnp.float32), vmap_method="sequential")(
-        a, b, stride=np.int64(stride), pad_top=np.int64(pads[0]), pad_left=np.int64(pads[1]))
+    return _cpu_kernel.call(target, tuple(out_shape), a, b, stride=np.int64(stride), pad_top=np.int64(pads[0]),
+                            pad_left=np.int64(pads[1]))
 
 
 def _kernel_pads(x_shape, kernel: int, stride: int) -> tuple[int, int]:

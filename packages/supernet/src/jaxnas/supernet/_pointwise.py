@@ -39,8 +39,7 @@ def _bwd(residuals, g):
     cin, cout = w.shape
     rows = int(np.prod(x.shape[:-1]))
     if _uses_kernel(rows, cin, cout):
-        dw = jax.ffi.ffi_call("jaxnas_pointwise_weight_grad", jax.ShapeDtypeStruct(w.shape, jnp.float32),
-                              vmap_method="sequential")(x, g)
+        dw = _cpu_kernel.call("jaxnas_pointwise_weight_grad", w.shape, x, g)
     else:
         dw = jnp.dot(x.reshape(rows, cin).T, g.reshape(rows, cout))
     return dx, dw

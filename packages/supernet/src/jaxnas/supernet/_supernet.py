@@ -162,7 +162,7 @@ class SuperNet:
       aggressive_sharing: share 1x1 convs/BN/SE across kernel sizes and expansion
         ratios (channel masks); False gives every (layer, kernel, ratio) its own weights.
       remat: rematerialise each choice block in the backward pass (default on).
-      depthwise_impl: ``auto``, ``shifted`` (fast on CPU) or ``lax``.
+      depthwise_impl: ``auto`` (``kernel`` on CPU, see ``_cpu_kernel``), ``kernel``, ``shifted`` or ``lax``.
       weight_decay: L2 factor of ``SuperNetOutput.l2_loss``.
       skip_unused: do only the sampled work (same values and gradients): skip kernel
         choices of weight 0 with ``lax.cond``; with ``remat`` also skip variants of weight 0

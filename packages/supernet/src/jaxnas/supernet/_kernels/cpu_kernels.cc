@@ -109,6 +109,26 @@ inline void Put(float* __restrict out, const V8* acc, const float* tail, int64_t
   }
 }
 
+// Sums body(first, end, partial) over items [0, items) cut into `slices` ranges, each range
+// into its own zeroed partial of `size` floats (range 0 straight into `out`), then adds the
+// partials into `out` in range order: no two threads write one buffer, and the result does not
+// depend on which thread ran which range.
+template <typename Body>
+void SumOverSlices(ffi::ThreadPool& pool, int64_t items, int64_t slices, int64_t size, float* out,
+                   const Body& body) {
+  slices = std::max<int64_t>(1, std::min(slices, items));
+  const int64_t per = (items + slices - 1) / slices;
+  std::memset(out, 0, size * sizeof(float));
+  std::vector<float> partial((slices - 1) * size, 0.0f);
+  ParallelRows(pool, slices, 1, [&](int64_t s) {
+    body(s * per, std::min(items, (s + 1) * per), s == 0 ? out : partial.data() + (s - 1) * size);
+  });
+  for (int64_t s = 1; s < slices; ++s) {
+    const float* src = partial.data() + (s - 1) * size;
+    for (int64_t t = 0; t < size; ++t) out[t] += src[t];
+  }
+}
+
 // One output pixel of the forward pass, all channels: y[b, oh, ow, :].
 void ForwardPixel(const Geometry& g, const float* __restrict x, const float* __restrict w,
                   float* __restrict y, int64_t b, int64_t oh, int64_t ow) {
@@ -318,58 +338,33 @@ ffi::Error WeightGrad(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffer
   auto xd = x.dimensions(), gd = dy.dimensions();
   Geometry g{xd[0], xd[1], xd[2], xd[3], dw->dimensions()[0], gd[1], gd[2], stride, pad_top, pad_left};
   if (auto e = CheckGeometry(g); e.failure()) return e;
-  const int64_t size = g.k * g.k * g.c, rows = g.b * g.ho;
-  // One partial sum per slice of rows, summed at the end: no two threads write one buffer,
-  // and the result does not depend on which thread ran which slice.
-  const int64_t slices = std::max<int64_t>(1, std::min<int64_t>(rows, std::max<int64_t>(pool.num_threads(), 1) * 4));
-  const int64_t per = (rows + slices - 1) / slices;
-  std::vector<float> partial(slices * size, 0.0f);
   const float *xp = x.typed_data(), *gp = dy.typed_data();
-  float* pp = partial.data();
-  ParallelRows(pool, slices, 1, [&](int64_t s) {
-    const int64_t end = std::min(rows, (s + 1) * per);
-    for (int64_t row = s * per; row < end; ++row) WeightGradRow(g, xp, gp, pp + s * size, row);
-  });
-  float* out = dw->typed_data();
-  std::memcpy(out, pp, size * sizeof(float));
-  for (int64_t s = 1; s < slices; ++s) {
-    const float* src = pp + s * size;
-    for (int64_t t = 0; t < size; ++t) out[t] += src[t];
-  }
+  SumOverSlices(pool, g.b * g.ho, std::max<int64_t>(pool.num_threads(), 1) * 4, g.k * g.k * g.c,
+                dw->typed_data(), [&](int64_t first, int64_t end, float* partial) {
+                  for (int64_t row = first; row < end; ++row) WeightGradRow(g, xp, gp, partial, row);
+                });
   return ffi::Error::Success();
 }
 
 }  // namespace
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasDepthwiseForward, Forward,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                  .Attr<int64_t>("stride")
-                                  .Attr<int64_t>("pad_top")
-                                  .Attr<int64_t>("pad_left"));
+// The three depthwise handlers share one signature: two float32 inputs, one output, geometry.
+static auto DepthwiseBinding() {
+  return ffi::Ffi::Bind()
+      .Ctx<ffi::ThreadPool>()
+      .Arg<ffi::Buffer<ffi::F32>>()
+      .Arg<ffi::Buffer<ffi::F32>>()
+      .Ret<ffi::Buffer<ffi::F32>>()
+      .Attr<int64_t>("stride")
+      .Attr<int64_t>("pad_top")
+      .Attr<int64_t>("pad_left");
+}
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasDepthwiseInputGrad, InputGrad,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                  .Attr<int64_t>("stride")
-                                  .Attr<int64_t>("pad_top")
-                                  .Attr<int64_t>("pad_left"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasDepthwiseForward, Forward, DepthwiseBinding());
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasDepthwiseWeightGrad, WeightGrad,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                  .Attr<int64_t>("stride")
-                                  .Attr<int64_t>("pad_top")
-                                  .Attr<int64_t>("pad_left"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasDepthwiseInputGrad, InputGrad, DepthwiseBinding());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxnasDepthwiseWeightGrad, WeightGrad, DepthwiseBinding());
 
 // ---------------------------------------------------------------- 1x1 convolution weight gradient
 //
@@ -433,25 +428,14 @@ ffi::Error PointwiseWeightGrad(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ff
   if (n < 1 || m < 1 || dy.element_count() != rows * n) {
     return ffi::Error::InvalidArgument("jaxnas pointwise weight grad: x and dy must have the same rows");
   }
-  const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
-  const int64_t slices = std::max<int64_t>(1, std::min<int64_t>(blocks, std::max<int64_t>(pool.num_threads(), 1)));
-  const int64_t per = (blocks + slices - 1) / slices;
-  const int64_t size = m * n;
-  float* out = dw->typed_data();
-  std::vector<float> partial((slices - 1) * size, 0.0f);
-  std::memset(out, 0, size * sizeof(float));
   const float *xp = x.typed_data(), *gp = dy.typed_data();
-  ParallelRows(pool, slices, 1, [&](int64_t s) {
-    float* c = s == 0 ? out : partial.data() + (s - 1) * size;
-    for (int64_t blk = s * per; blk < std::min(blocks, (s + 1) * per); ++blk) {
-      const int64_t k0 = blk * kRowBlock, k1 = std::min(rows, k0 + kRowBlock);
-      OuterBlock(xp + k0 * m, gp + k0 * n, c, k1 - k0, m, n);
-    }
-  });
-  for (int64_t s = 1; s < slices; ++s) {
-    const float* src = partial.data() + (s - 1) * size;
-    for (int64_t t = 0; t < size; ++t) out[t] += src[t];
-  }
+  SumOverSlices(pool, (rows + kRowBlock - 1) / kRowBlock, std::max<int64_t>(pool.num_threads(), 1), m * n,
+                dw->typed_data(), [&](int64_t first, int64_t end, float* c) {
+                  for (int64_t blk = first; blk < end; ++blk) {
+                    const int64_t k0 = blk * kRowBlock, k1 = std::min(rows, k0 + kRowBlock);
+                    OuterBlock(xp + k0 * m, gp + k0 * n, c, k1 - k0, m, n);
+                  }
+                });
   return ffi::Error::Success();
 }
 
@@ -562,13 +546,16 @@ ffi::Error BnStats(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::ResultBuf
   return ffi::Error::Success();
 }
 
-// Per-channel affine form of the normalisation: z = x * a + b.
+// Per-channel affine form of the normalisation: z = x * a + b, with inv = 1 / sqrt(var + eps).
 void Affine(int64_t c, const float* mean, const float* var, const float* scale, const float* offset, float eps,
-            std::vector<float>& a, std::vector<float>& b) {
+            std::vector<float>& a, std::vector<float>& b, std::vector<float>& inv) {
   a.resize(c);
   b.resize(c);
+  inv.resize(c);
   for (int64_t ch = 0; ch < c; ++ch) {
-    a[ch] = scale[ch] / std::sqrt(var[ch] + eps);
+    const float root = std::sqrt(var[ch] + eps);
+    inv[ch] = 1.0f / root;
+    a[ch] = scale[ch] / root;
     b[ch] = offset[ch] - mean[ch] * a[ch];
   }
 }
@@ -577,8 +564,8 @@ ffi::Error BnActForward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buff
                         ffi::Buffer<ffi::F32> var, ffi::Buffer<ffi::F32> scale, ffi::Buffer<ffi::F32> offset,
                         ffi::Buffer<ffi::F32> mask, ffi::ResultBuffer<ffi::F32> y, float eps, int64_t act) {
   const int64_t c = mean.element_count(), rows = c > 0 ? x.element_count() / c : 0;
-  std::vector<float> a, b;
-  Affine(c, mean.typed_data(), var.typed_data(), scale.typed_data(), offset.typed_data(), eps, a, b);
+  std::vector<float> a, b, inv;
+  Affine(c, mean.typed_data(), var.typed_data(), scale.typed_data(), offset.typed_data(), eps, a, b, inv);
   const float *xp = x.typed_data(), *mp = mask.typed_data();
   float* yp = y->typed_data();
   const int64_t grain = std::max<int64_t>(1, 16384 / c);
@@ -679,14 +666,12 @@ ffi::Error BnActBackward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> dy, ffi::Bu
                          ffi::ResultBuffer<ffi::F32> dscale, ffi::ResultBuffer<ffi::F32> doffset,
                          ffi::ResultBuffer<ffi::F32> dmask, float eps, int64_t act) {
   const int64_t c = mean.element_count(), rows = c > 0 ? x.element_count() / c : 0;
-  std::vector<float> a, b;
-  Affine(c, mean.typed_data(), var.typed_data(), scale.typed_data(), offset.typed_data(), eps, a, b);
-  std::vector<float> inv(c), mu(mean.typed_data(), mean.typed_data() + c);
-  for (int64_t ch = 0; ch < c; ++ch) inv[ch] = 1.0f / std::sqrt(var.typed_data()[ch] + eps);
+  std::vector<float> a, b, inv;
+  Affine(c, mean.typed_data(), var.typed_data(), scale.typed_data(), offset.typed_data(), eps, a, b, inv);
   const float *gp = dy.typed_data(), *xp = x.typed_data(), *mp = mask.typed_data();
   // Pass 1: per channel, sum dz, sum dz * xhat and sum dy * act(z) (dz = dy * mask * act'(z)).
   std::vector<double> total;
-  const float *ap = a.data(), *bp = b.data(), *mup = mu.data(), *invp = inv.data();
+  const float *ap = a.data(), *bp = b.data(), *mup = mean.typed_data(), *invp = inv.data();
   WithActivation(act, [&]<int64_t A>() {
     ReduceRows(pool, rows, c, 3, total, [&](int64_t r0, int64_t r1, float* sums) {
       float* __restrict s_dz = sums;
