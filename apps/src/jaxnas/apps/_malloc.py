@@ -1,8 +1,8 @@
 """Runs the command lines with glibc's huge-page malloc (``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``).
 
-Why: XLA:CPU takes each step's buffers from fresh memory (strace: a 256 MB ``mmap`` per step of the
-``step_throughput`` supernet step, before the CPU kernels), and Linux zero-fills every 4 KiB page on its first touch:
-58,000 page faults per step there, and 110 of the 305 CPU seconds of the main job
+Why: XLA:CPU takes each step's buffers from fresh memory (strace: a 256 MB ``mmap`` per step
+of the ``step_throughput`` supernet step, before the CPU kernels), and Linux zero-fills every
+4 KiB page on its first touch: 58,000 page faults per step there, and 110 of the 305 CPU seconds of the main job
 (``jaxnas-search classification --config search_shapes``) were system time. With the tunable,
 malloc asks for transparent huge pages (2 MiB): 3,700 faults per step. Measured on this 2-core
 machine: the main job's 40-step search 66.2 -> 55.0 s (77 -> 93 img/s, same load).
