@@ -47,6 +47,13 @@ def make_tiny_space() -> Space:
     return Space("tiny_supernet_test", tuple(blocks), 8)
 
 
+@pytest.fixture
+def on_cpu():
+    """Runs a test on the CPU device: the C++ kernels are XLA:CPU handlers, also in a GPU process."""
+    with jax.default_device(jax.devices("cpu")[0]):
+        yield
+
+
 @pytest.fixture(scope="session")
 def tiny_space() -> Space:
     return make_tiny_space()

@@ -8,7 +8,9 @@ from jaxnas.supernet import _cpu_kernel, _ops
 from jaxnas.supernet._batchnorm import bn_act, bn_act_reference
 from jaxnas.supernet._pointwise import pointwise_conv
 
-pytestmark = pytest.mark.skipif(not _cpu_kernel.available(), reason="no C++ compiler: kernels not built")
+# CPU kernels: on the CPU device, also when the default backend is a GPU.
+pytestmark = [pytest.mark.skipif(not _cpu_kernel.available(), reason="no C++ compiler: kernels not built"),
+              pytest.mark.usefixtures("on_cpu")]
 
 
 def _grads(f, *args):

@@ -17,6 +17,7 @@ CASES = [((8, 8), 3, 1, 5), ((7, 9), 5, 2, 5), ((8, 8), 3, 2, 5), ((9, 9), 7, 1,
          ((1, 1), 7, 1, 3), ((3, 2), 7, 2, 9)]
 
 
+@pytest.mark.usefixtures("on_cpu")  # the CPU forms, on the CPU device also in a GPU process
 @pytest.mark.parametrize("impl", [pytest.param("kernel", marks=pytest.mark.skipif(
     not _cpu_kernel.available(), reason="no C++ compiler: kernel not built")), "shifted"])
 @pytest.mark.parametrize("size,kernel,stride,channels", CASES)
@@ -39,6 +40,7 @@ def test_cpu_forms_match_lax_values_and_gradients(impl, size, kernel, stride, ch
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.usefixtures("on_cpu")
 @pytest.mark.skipif(_cpu_kernel._compiler() is None, reason="no C++ compiler on this machine")
 def test_auto_picks_the_cpu_kernel_and_caches_it():
     assert _cpu_kernel.available(), _cpu_kernel.unavailable_reason()
@@ -60,6 +62,7 @@ def test_a_failing_build_reports_the_compiler_error():
         _cpu_kernel._build(shutil.which("false"))
 
 
+@pytest.mark.usefixtures("on_cpu")
 @pytest.mark.skipif(not _cpu_kernel.available(), reason="no C++ compiler: kernel not built")
 def test_kernel_leaves_other_dtypes_to_the_jax_form():
     x = jnp.ones((1, 5, 5, 2), jnp.bfloat16)
@@ -67,6 +70,7 @@ def test_kernel_leaves_other_dtypes_to_the_jax_form():
     assert y.dtype == jnp.bfloat16 and float(y[0, 2, 2, 0]) == 9.0
 
 
+@pytest.mark.usefixtures("on_cpu")
 def test_missing_compiler_falls_back_with_a_reason(monkeypatch):
     monkeypatch.setattr(_cpu_kernel, "_load", lambda: (False, "no C++ compiler found"))
     _cpu_kernel.warn_fallback.cache_clear()

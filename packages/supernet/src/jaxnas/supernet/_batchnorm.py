@@ -24,9 +24,16 @@ ACTIVATION_CODES = {"none": 0, "relu": 1, "relu6": 2, "hswish": 3}
 
 
 def bn_act_reference(x, scale, offset, mask, activation: str, eps: float = _ops.BN_EPS):
-    """The jnp form: ``activation(normalize(x, batch mean, batch var)) * mask``."""
-    mean, var = _ops.batch_stats(x)
-    return _ops.activation(activation, _ops.normalize(x, mean, var, scale, offset, eps)) * mask
+    """The jnp form: ``activation(normalize(x, batch mean, batch var)) * mask``.
+
+    Statistics and normalisation run in float32 whatever ``x``'s dtype (mixed precision:
+    a bfloat16 ``x`` gives a bfloat16 result); for float32 inputs the casts are no-ops.
+    """
+    x32 = x.astype(jnp.float32)
+    mean, var = _ops.batch_stats(x32)
+    y = _ops.activation(activation, _ops.normalize(x32, mean, var, scale.astype(jnp.float32),
+                                                   offset.astype(jnp.float32), eps))
+    return (y * jnp.asarray(mask, jnp.float32)).astype(x.dtype)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))

@@ -156,7 +156,7 @@ def _dispatch(v, ctrl_v, skip: bool, body, zeros, *args):
     """
     buckets = expansion_buckets(v) if skip else ()
     if len(buckets) > 1:
-        active = jnp.sum(ctrl_v["mask_e"])
+        active = jnp.sum(ctrl_v["mask_e"].astype(jnp.float32))  # exact counts also under bfloat16
         index = jnp.sum((jnp.asarray(buckets[:-1], jnp.float32) < active - 0.5).astype(jnp.int32))
         branches = [functools.partial(lambda e, *a: body(*a, e), e) for e in buckets[:-1]]
         branches.append(lambda *a: body(*a, None))

@@ -156,8 +156,22 @@ def _lax_depthwise(x, w, stride: int):
         dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=c)
 
 
+def default_platform() -> str:
+    """The platform jax computes on now: ``jax.default_device``'s if one is set, else the backend's.
+
+    A GPU process that pins work to its CPU device (``with jax.default_device(cpu):``)
+    gets the CPU forms there.
+    """
+    device = jax.config.jax_default_device
+    if device is None:
+        return jax.default_backend()
+    return device if isinstance(device, str) else device.platform
+
+
 def resolve_implementation(impl: str) -> str:
     """``auto`` -> ``kernel`` on CPU (``shifted`` if it cannot be built), ``lax`` on GPU/TPU.
+
+    The platform is :func:`default_platform`.
 
     Other names are checked and kept; ``kernel`` where the C++ kernel cannot be
     built raises a ValueError that says why.
@@ -165,7 +179,7 @@ def resolve_implementation(impl: str) -> str:
     if impl not in IMPLEMENTATIONS:
         raise ValueError(f"depthwise implementation: expected one of {IMPLEMENTATIONS}, got {impl!r}")
     if impl == "auto":
-        if jax.default_backend() != "cpu":
+        if default_platform() != "cpu":
             return "lax"
         if _cpu_kernel.available():
             return "kernel"

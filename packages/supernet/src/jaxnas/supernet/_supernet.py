@@ -113,6 +113,24 @@ def _slot_l2(plan, params, ctrl, cin):
     return total
 
 
+COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
+
+
+def compute_dtype_of(value) -> jnp.dtype:
+    """The numpy dtype of a ``compute_dtype`` setting (a name or a dtype), checked.
+
+    >>> compute_dtype_of("bfloat16").name, compute_dtype_of(jnp.float32).name
+    ('bfloat16', 'float32')
+    """
+    try:
+        dtype = jnp.dtype(value)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.name not in COMPUTE_DTYPES:
+        raise ValueError(f"compute_dtype: expected one of {COMPUTE_DTYPES}, got {value!r}")
+    return dtype
+
+
 class _SuperNetModule(hk.Module):
     def __init__(self, net: SuperNet):
         super().__init__(name="supernet")
@@ -122,10 +140,16 @@ class _SuperNetModule(hk.Module):
         return _forward(self.net, images, arch, rng, op_warmup, filter_warmup)
 
 
+def _cast(tree, dtype):
+    return jax.tree.map(lambda a: a.astype(dtype), tree)
+
+
 def _forward(net, images, arch, rng, op_warmup, filter_warmup):
     # A plain function (not a module method) so the per-slot hk.name_scope holds.
+    # Mixed precision: parameters stay float32 (hk.get_parameter), convolutions run in
+    # net.compute_dtype, BN statistics, L2 and the classifier in float32.
     w = _control.choice_weights(net.table, arch, rng, op_warmup, filter_warmup)
-    x, stride, pooled_yet = images, 1, False
+    x, stride, pooled_yet = images.astype(net.compute_dtype), 1, False
     endpoints, l2 = Endpoints(), jnp.float32(0.0)
     logits = pooled = None
     for pos, plan in zip(net.space.positions, net.plans):
@@ -134,16 +158,18 @@ def _forward(net, images, arch, rng, op_warmup, filter_warmup):
             continue
         with hk.name_scope(plan.scope if plan is not None else "classifier"):
             if pos.kind == "dense":
-                pooled = x.reshape(x.shape[0], -1)
+                pooled = x.reshape(x.shape[0], -1).astype(jnp.float32)
                 cin = pooled.shape[-1]
-                wd = hk.get_parameter("w", [cin, net.num_classes], pooled.dtype, init=_ops.dense_init())
-                b = hk.get_parameter("b", [net.num_classes], pooled.dtype, init=jnp.zeros)
+                wd = hk.get_parameter("w", [cin, net.num_classes], jnp.float32, init=_ops.dense_init())
+                b = hk.get_parameter("b", [net.num_classes], jnp.float32, init=jnp.zeros)
                 logits = jnp.dot(pooled, wd) + b
                 continue
-            params = {name: hk.get_parameter(name, list(shape), x.dtype, init=_initializer(shape, role))
+            params = {name: hk.get_parameter(name, list(shape), jnp.float32, init=_initializer(shape, role))
                       for name, (shape, role) in param_shapes(plan).items()}
         ctrl = _slot_ctrl(plan, w)
         l2 = l2 + _slot_l2(plan, params, ctrl, _control.mask(_control.width_value(w, pos.in_width), plan.in_max))
+        if net.compute_dtype != jnp.float32:
+            params, ctrl = _cast(params, net.compute_dtype), _cast(ctrl, net.compute_dtype)
         x = net.slot_fns[pos.index](params, x, ctrl)
         if not pooled_yet:
             stride *= pos.stride
@@ -164,6 +190,9 @@ class SuperNet:
       remat: rematerialise each choice block in the backward pass (default on).
       depthwise_impl: ``auto`` (``kernel`` on CPU, see ``_cpu_kernel``), ``kernel``, ``shifted`` or ``lax``.
       weight_decay: L2 factor of ``SuperNetOutput.l2_loss``.
+      compute_dtype: dtype of the convolutions and activations: ``float32`` (default) or
+        ``bfloat16`` (mixed precision: parameters, gradients, BN statistics, L2 and logits stay
+        float32; measured on GPU in ``benchmarks/step_throughput.py --device gpu``).
       skip_unused: do only the sampled work (same values and gradients): skip kernel
         choices of weight 0 with ``lax.cond``; with ``remat`` also skip variants of weight 0
         (Zero chosen) and run Bottlenecks at their expansion bucket (``lax.switch``), forward
@@ -178,9 +207,11 @@ class SuperNet:
     """
 
     def __init__(self, space, num_classes: int = 1000, aggressive_sharing: bool = True, remat: bool = True,
-                 depthwise_impl: str = "auto", weight_decay: float = WEIGHT_DECAY, skip_unused: bool = True):
+                 depthwise_impl: str = "auto", weight_decay: float = WEIGHT_DECAY, skip_unused: bool = True,
+                 compute_dtype="float32"):
         if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
             raise ValueError(f"SuperNet: num_classes must be a positive int, got {num_classes!r}")
+        self.compute_dtype = compute_dtype_of(compute_dtype)
         self.impl = resolve_implementation(depthwise_impl)
         self.space = space
         self.num_classes = int(num_classes)
