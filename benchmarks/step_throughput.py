@@ -226,6 +226,7 @@ def variant_main(name: str, steps: int, space: str, batch: int, resolution: int)
     except Exception as error:  # noqa: BLE001 - a variant that fails is reported, the others still run
         print(json.dumps({"error": f"{type(error).__name__}: {str(error)[:400]}"}), flush=True)
         return
+    print(f"{name}: compiled in {info['compile_seconds']:.0f} s", file=sys.stderr, flush=True)
     print("ready", flush=True)
     sys.stdin.readline()  # the parent times one variant at a time
     result = {**info, **run()}
@@ -236,10 +237,13 @@ def variant_main(name: str, steps: int, space: str, batch: int, resolution: int)
     print(json.dumps(result), flush=True)
 
 
-def gpu_variants(names, steps: int, space: str, batch: int, resolution: int, compile_timeout: float) -> dict:
+def gpu_variants(names, steps: int, space: str, batch: int, resolution: int, compile_timeout: float,
+                 report=lambda name, result: None) -> dict:
     """Starts every variant process (they compile side by side), then times them one by one.
 
     A variant not ready within ``compile_timeout`` seconds is stopped and reported as such.
+    ``report(name, result)`` is called as soon as a variant's result is known (a run cut
+    short by a time limit still shows what it measured).
     """
     import threading
 
@@ -270,6 +274,8 @@ def gpu_variants(names, steps: int, space: str, batch: int, resolution: int, com
         else:
             results[name] = json.loads(line) if line.startswith("{") else {"error": f"exit {proc.wait()}"}
         proc.wait()
+    for name in results:
+        report(name, results[name])
     for name, proc in procs.items():
         if name in results:
             continue
@@ -278,6 +284,7 @@ def gpu_variants(names, steps: int, space: str, batch: int, resolution: int, com
         line = proc.stdout.readline().strip()
         results[name] = json.loads(line) if line.startswith("{") else {"error": f"exit {proc.wait()}"}
         proc.wait()
+        report(name, results[name])
     return {name: results[name] for name in names}
 
 
@@ -313,29 +320,35 @@ def gpu_main(args) -> dict:
         raise SystemExit(f"--variants: unknown {unknown}; choose from {list(VARIANTS)} or 'all'")
     # Several processes share the GPU: none may take most of its memory up front.
     os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
-    results = gpu_variants(names, args.steps, args.space, args.batch, args.resolution, args.compile_timeout)
-    peers = torch_peers(args.torch_python, args.steps, "gpu", args.batch, args.resolution)
+    default = default_variant()
+    batch, resolution = args.batch, args.resolution
+    # The peers first (a minute at most): each row is printed as soon as it is measured.
+    peers = torch_peers(args.torch_python, args.steps, "gpu", batch, resolution)
+    print(f"batch {batch}, {resolution} px, {args.space}, torch {peers['torch']}", flush=True)
+    print(f"{'':38s} {'img/s':>8s} {'peak GiB':>9s} {'compile s':>10s} {'train loss':>16s}", flush=True)
+    print(f"{'OFA OFAMobileNetV3 (random subnet)':38s} {peers['ofa_img_per_s']:8.1f} "
+          f"{peers['ofa_peak_bytes'] / 2**30:9.2f}", flush=True)
+    print(f"{'torchvision MobileNetV2 channels_last':38s} {peers['torch_mobilenetv2_img_per_s']:8.1f} "
+          f"{peers['torch_mobilenetv2_peak_bytes'] / 2**30:9.2f}", flush=True)
+
+    def report(name, r):
+        label = "jaxnas " + name + (" [default]" if name == default else "")
+        if "error" in r:
+            print(f"{label:38s} failed: {r['error']}", flush=True)
+            return
+        print(f"{label:38s} {r['img_per_s']:8.1f} {r['peak_bytes'] / 2**30:9.2f} {r['compile_seconds']:10.1f} "
+              f"{r['train_first_loss']:6.2f} -> {r['train_final_loss']:5.2f}  {json.dumps(r)}", flush=True)
+
+    results = gpu_variants(names, args.steps, args.space, batch, resolution, args.compile_timeout, report)
+    for name in results:
+        if not trains_as_well(results, name):
+            print(f"{name}: does not train as well as float32 (or failed): it does not count", flush=True)
     import jax
 
     peak32, peak16 = matmul_peak_flops("float32"), matmul_peak_flops("bfloat16")
-    default = default_variant()
     ours = results.get(default, {"error": "not measured (see --variants)"})
-    batch, resolution = args.batch, args.resolution
-    print(f"batch {batch}, {resolution} px, {args.space}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
-          f"torch {peers['torch']}; matmul peak {peak32 / 1e12:.0f} TFLOP/s float32, {peak16 / 1e12:.0f} bfloat16")
-    print(f"{'':38s} {'img/s':>8s} {'peak GiB':>9s} {'compile s':>10s} {'train loss':>16s}")
-    for name, r in results.items():
-        if "error" in r:
-            print(f"{'jaxnas ' + name:38s} failed: {r['error']}")
-            continue
-        ok = "" if trains_as_well(results, name) else " (trains worse)"
-        print(f"{'jaxnas ' + name + (' [default]' if name == default else ''):38s} {r['img_per_s']:8.1f} "
-              f"{r['peak_bytes'] / 2**30:9.2f} {r['compile_seconds']:10.1f} "
-              f"{r['train_first_loss']:6.2f} -> {r['train_final_loss']:5.2f}{ok}")
-    print(f"{'OFA OFAMobileNetV3 (random subnet)':38s} {peers['ofa_img_per_s']:8.1f} "
-          f"{peers['ofa_peak_bytes'] / 2**30:9.2f}")
-    print(f"{'torchvision MobileNetV2 channels_last':38s} {peers['torch_mobilenetv2_img_per_s']:8.1f} "
-          f"{peers['torch_mobilenetv2_peak_bytes'] / 2**30:9.2f}")
+    print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}; matmul peak {peak32 / 1e12:.0f} TFLOP/s "
+          f"float32, {peak16 / 1e12:.0f} bfloat16")
     ratio = ours.get("img_per_s", 0.0) / peers["ofa_img_per_s"]
     print(f"default ({default}) ratio vs OFA {ratio:.2f}")
     out = {"jaxnas_img_per_s": ours.get("img_per_s"), "ofa_img_per_s": peers["ofa_img_per_s"],
