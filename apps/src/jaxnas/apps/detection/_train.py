@@ -14,13 +14,13 @@ post-processing (per-class NMS at IoU 0.6, 100 detections): ``map`` (AP@[.5:.95]
 scores its own share of the split and process 0 reports its share.
 
 Writes ``config.json``, ``checkpoints/``, ``metrics.jsonl``, ``tensorboard/``, ``result.json`` and
-``export/``: ``params.npz`` (params and BN statistics, ``/``-joined names) and ``model.json``
-(space, architecture, classes, resolution, normalisation, anchors).
+``export/`` (``jaxnas.apps.detection._export``): ``params.npz`` (params and BN statistics,
+``/``-joined names), ``model.json`` (space, architecture, classes, resolution, normalisation,
+head, NMS settings) and, with ``export_tflite``, ``model.tflite`` (boxes and class scores).
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 import jax
@@ -32,6 +32,8 @@ from jaxnas.apps._train_driver import TrainSetup, run_training, write_result
 from jaxnas.apps.classification._train import parse_arch
 from jaxnas.apps.detection._configs import DetectionTrainConfig
 from jaxnas.apps.detection._data import DetectionData
+from jaxnas.apps.detection._export import export_detector
+from jaxnas.apps.detection._network import detection_network
 from jaxnas.apps.detection._recipe import (
     detection_facts,
     detection_l2,
@@ -42,23 +44,6 @@ from jaxnas.apps.detection._recipe import (
 
 METRICS = {"AP": "map", "AP50": "map50", "AP75": "map75", "APs": "map_small", "APm": "map_medium",
            "APl": "map_large"}
-
-
-def detection_network(space, arch, num_classes: int, bn_momentum: float, bn_eps: float, extra_depths=None):
-    """``hk.transform_with_state``: ``apply(params, state, rng, images, is_training) -> (boxes, logits)``."""
-    import haiku as hk
-    from jaxnas.detection import DetectionModel
-    from jaxnas.supernet import ChildNet, depthwise_conv
-
-    def backbone(images, is_training):
-        net = ChildNet(space, arch, num_classes=1, bn_decay=bn_momentum, bn_eps=bn_eps, name="backbone")
-        return net(images, is_training)[1]
-
-    def forward(images, is_training):
-        kw = {} if extra_depths is None else {"extra_depths": tuple(extra_depths)}
-        return DetectionModel(backbone, num_classes, depthwise_fn=depthwise_conv, **kw)(images, is_training)
-
-    return hk.transform_with_state(forward)
 
 
 def train(config: DetectionTrainConfig, workdir: str, *, resume: bool = False, progress: bool = True) -> dict:
@@ -132,24 +117,7 @@ def train(config: DetectionTrainConfig, workdir: str, *, resume: bool = False, p
               **metrics, **detection_facts(space, arch, K, r, extra), "exports": []}
     if pi == 0:
         result["exports"] = export_detector(os.path.join(workdir, "export"), space, arch, K, config,
-                                            jax.device_get(state.params), jax.device_get(state.bn_state))
+                                            jax.device_get(state.params), jax.device_get(state.bn_state),
+                                            tflite=config.export_tflite)
     write_result(workdir, result)
     return result
-
-
-def export_detector(folder: str, space, arch, num_classes: int, config, params, bn_state) -> list:
-    """``params.npz`` (``params/...`` and ``state/...``) and ``model.json``; returns the paths."""
-    from jaxnas.apps.classification._export import flatten_params
-    os.makedirs(folder, exist_ok=True)
-    flat = {f"params/{k}": v for k, v in flatten_params(params).items()}
-    flat.update({f"state/{k}": v for k, v in flatten_params(bn_state).items()})
-    paths = [os.path.join(folder, "params.npz"), os.path.join(folder, "model.json")]
-    np.savez(paths[0], **flat)
-    with open(paths[1], "w") as f:
-        json.dump({"task": "detection", "head": "ssdlite", "space": space.name, "arch": space.format(arch),
-                   "num_classes": num_classes, "resolution": config.data.resolution,
-                   "mean": list(config.data.mean), "std": list(config.data.std),
-                   "extra_depths": list(config.data.extra_depths),
-                   "bn_momentum": config.bn_momentum, "bn_eps": config.bn_eps,
-                   "postprocess": {"iou_threshold": 0.6, "max_detections": 100}}, f, indent=1)
-    return paths
