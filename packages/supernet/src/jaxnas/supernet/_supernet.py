@@ -125,12 +125,12 @@ class _SuperNetModule(hk.Module):
 def _forward(net, images, arch, rng, op_warmup, filter_warmup):
     # A plain function (not a module method) so the per-slot hk.name_scope holds.
     w = _control.choice_weights(net.table, arch, rng, op_warmup, filter_warmup)
-    x, stride, pooled_yet = images, 1, False
-    endpoints, l2 = Endpoints(), jnp.float32(0.0)
+    x = images
+    endpoints, l2 = Endpoints(net.space, images.shape[1]), jnp.float32(0.0)
     logits = pooled = None
     for pos, plan in zip(net.space.positions, net.plans):
         if pos.kind == "pool":
-            x, pooled_yet = jnp.mean(x, axis=(1, 2), keepdims=True), True
+            x = jnp.mean(x, axis=(1, 2), keepdims=True)
             continue
         with hk.name_scope(plan.scope if plan is not None else "classifier"):
             if pos.kind == "dense":
@@ -145,9 +145,7 @@ def _forward(net, images, arch, rng, op_warmup, filter_warmup):
         ctrl = _slot_ctrl(plan, w)
         l2 = l2 + _slot_l2(plan, params, ctrl, _control.mask(_control.width_value(w, pos.in_width), plan.in_max))
         x = net.slot_fns[pos.index](params, x, ctrl)
-        if not pooled_yet:
-            stride *= pos.stride
-            endpoints.add(x, stride, pos.endpoint)
+        endpoints.add(x, pos.index)  # which slots are endpoints: Space.feature_maps
     feats = endpoints.as_dict()
     feats["pooled"] = pooled
     return SuperNetOutput(logits, feats, net.weight_decay * l2)
