@@ -10,8 +10,9 @@ resume, metrics JSON lines + TensorBoard, progress bar.
 
 Evaluation: pycocotools COCOeval (``jaxnas.detection.CocoEvaluator``) on ``eval_split`` after
 post-processing (per-class NMS at IoU 0.6, 100 detections): ``map`` (AP@[.5:.95]), ``map50``,
-``map75``, ``map_small``, ``map_medium``, ``map_large``. In a multi-process run each process
-scores its own share of the split and process 0 reports its share.
+``map75``, ``map_small``, ``map_medium``, ``map_large``. In a multi-process run the detections
+and ground truth of every process are gathered first (``_evaluate.coco_metrics``), so every
+process scores the whole split.
 
 Writes ``config.json``, ``checkpoints/``, ``metrics.jsonl``, ``tensorboard/``, ``result.json`` and
 ``export/`` (``jaxnas.apps.detection._export``): ``params.npz`` (params and BN statistics,
@@ -32,6 +33,7 @@ from jaxnas.apps._train_driver import TrainSetup, run_training, write_result
 from jaxnas.apps.classification._train import parse_arch
 from jaxnas.apps.detection._configs import DetectionTrainConfig
 from jaxnas.apps.detection._data import DetectionData
+from jaxnas.apps.detection._evaluate import coco_metrics
 from jaxnas.apps.detection._export import export_detector
 from jaxnas.apps.detection._network import detection_network
 from jaxnas.apps.detection._recipe import (
@@ -41,9 +43,6 @@ from jaxnas.apps.detection._recipe import (
     sgd_optimizer,
     ssdlite_head,
 )
-
-METRICS = {"AP": "map", "AP50": "map50", "AP75": "map75", "APs": "map_small", "APm": "map_medium",
-           "APl": "map_large"}
 
 
 def train(config: DetectionTrainConfig, workdir: str, *, resume: bool = False, progress: bool = True) -> dict:
@@ -56,7 +55,6 @@ def train(config: DetectionTrainConfig, workdir: str, *, resume: bool = False, p
     config.validate()
     register_app_spaces()
     from jaxnas.detection import (
-        CocoEvaluator,
         DetectionModel,
         assign_targets,
         postprocess,
@@ -101,15 +99,7 @@ def train(config: DetectionTrainConfig, workdir: str, *, resume: bool = False, p
         return postprocess(box, logits, anchors)
 
     def evaluate(params, bn_state) -> dict:
-        evaluator = CocoEvaluator(K)
-        for batch in eval_stream.epoch_batches():
-            det = detect(params, bn_state, dist.shard_batch(mesh, {"image": batch["image"]})["image"])
-            keep = batch["mask"] > 0
-            d = [np.asarray(dist.to_host(x))[: len(keep)][keep] for x in det]
-            evaluator.add(*d, batch["boxes"][keep], batch["labels"][keep], batch["valid"][keep],
-                          gt_crowd=batch["crowd"][keep], image_sizes=np.full((int(keep.sum()), 2), r))
-        stats = evaluator.evaluate()
-        return {name: float(stats[key]) for key, name in METRICS.items()}
+        return coco_metrics(lambda images: detect(params, bn_state, images), eval_stream.epoch_batches(), mesh, K, r)
 
     setup = TrainSetup(init, loss_fn, optimizer, schedule, train_stream, config.steps, evaluate, "map")
     state, metrics = run_training(config, workdir, setup, mesh, resume=resume, progress=progress)
