@@ -46,6 +46,7 @@ def test_tiny_detection_training_writes_every_output(tmp_path, data_dir, capsys)
     model = json.loads((w / "export" / "model.json").read_text())
     assert model["space"] == "detection_nano" and model["arch"] == arch and model["num_classes"] == 6
     assert (w / "export" / "params.npz").exists() and sorted(os.listdir(w / "checkpoints")) == ["2"]
+    assert (w / "export" / "model.tflite").stat().st_size > 0 and len(model["outputs"]) == 2
     rows = [json.loads(line) for line in (w / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 2] and "eval_map50" in rows[-1] and "loc_loss" in rows[0]
     assert any(f.startswith("events.out.tfevents") for f in os.listdir(w / "tensorboard"))

@@ -20,6 +20,7 @@ from jaxnas.searchspace import (
 )
 
 TINY = "latency_tiny"
+TINY_DETECTION = "latency_tiny_detection"
 RESOLUTION = 32
 NUM_CLASSES = 10
 
@@ -34,6 +35,21 @@ def _tiny() -> Space:
         Block([Conv(OneOf((3, 5), "op"), 2), Activation("relu")], OneOf((8, 16), "filters")),
         Block([first, skippable], OneOf((16, 24), "filters")),
         Block([SepConv(3, 1, "relu6"), Conv(1, 1), Activation("hswish"), GlobalPool()], OneOf((32,), "filters")),
+    ), 8)
+
+
+def _tiny_detection() -> Space:
+    # Down to output stride 32 at 64 px, searched C4 and C5 widths, a skippable layer at C4.
+    def bneck(stride):
+        return Bottleneck(kernel=OneOf((3, 5), "op"), expansion=3.0, se=False, stride=stride, activation="relu")
+
+    return Space(TINY_DETECTION, (
+        Block([Conv(3, 2), Activation("relu")], 8),
+        Block([SepConv(3, 2, "relu")], 8),
+        Block([bneck(2)], 16),
+        Block([bneck(2), Residual(OneOf((bneck(1), Zero()), "op"))], OneOf((16, 24), "filters")),
+        Block([bneck(2)], OneOf((24, 32), "filters")),
+        Block([Conv(1, 1), Activation("relu"), GlobalPool()], 48),
     ), 8)
 
 
@@ -67,10 +83,11 @@ class FakeBackend:
         return Timing(total, 0.95 * total, 1.05 * total, 20)
 
 
-try:
-    register_space(TINY, _tiny)
-except ValueError:  # already registered (conftest imported twice)
-    pass
+for _name, _factory in ((TINY, _tiny), (TINY_DETECTION, _tiny_detection)):
+    try:
+        register_space(_name, _factory)
+    except ValueError:  # already registered (conftest imported twice)
+        pass
 try:
     register_backend("fake", FakeBackend)
 except ValueError:

@@ -108,3 +108,58 @@ def test_import_command_builds_a_table_and_its_report(tmp_path, tiny, capsys):
     assert LatencyTable.load(out).provenance["device"] == "Pixel 1"
     assert main(["validate", "--table", out]) == 2
     assert "this table was imported" in capsys.readouterr().err
+
+
+HEAD_FLAGS = ["--head", "ssdlite", "--num-classes", "3", "--extra-depths", "16,8"]
+
+
+def test_build_and_predict_with_the_ssdlite_head(tmp_path, capsys, fake_cls):
+    pytest.importorskip("jaxnas.detection")
+    from jaxnas.latency import build_table, head_ops, latency_model, ssdlite_head
+    from jaxnas.searchspace import get_space
+
+    space, path = get_space("latency_tiny_detection"), str(tmp_path / "det.json")
+    assert main(["build", "--space", space.name, "--backend", "fake", "--out", path, "--resolution", "64",
+                 *HEAD_FLAGS, "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    head = ssdlite_head(3, (16, 8))
+    assert f"{space.name} (with head ssdlite_k3_x16-8) at 64px:" in out
+    table = LatencyTable.load(path)
+    assert table.provenance["heads"] == ["ssdlite_k3_x16-8"] and table.provenance["num_classes"] == 1000
+    extra = head_ops(space, head, 64)
+    assert len(extra) > 4 and all(op in table for op in extra)
+    # The same table as the Python call (jaxnas.apps.detection.build_detection_table makes this one).
+    same = build_table(space, fake_cls(), 64, 1000, progress=False, log=None, head=head)
+    assert sorted(table.entries) == sorted(same.entries)
+    archs = [space.format(a) for a in space.sample(np.random.default_rng(0), 4)]
+    assert main(["predict", "--table", path, *HEAD_FLAGS, *archs]) == 0
+    got = [json.loads(line)["latency_ms"] for line in capsys.readouterr().out.splitlines()]
+    want = latency_model(table, space, head=head).predict(np.stack([space.parse(a) for a in archs]))
+    assert got == want.tolist()
+    assert main(["predict", "--table", path, *archs]) == 0  # the classifier network: another figure
+    plain = [json.loads(line)["latency_ms"] for line in capsys.readouterr().out.splitlines()]
+    assert not np.allclose(plain, got)
+    # A head the table was not built for is refused, naming what is missing.
+    assert main(["predict", "--table", path, "--head", "ssdlite", "--num-classes", "5", archs[0]]) == 2
+    assert "error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--head", "ssdlite"], "--head ssdlite needs --num-classes"),
+    (["--head", "ssdlite", "--num-classes", "3", "--extra-depths", "16,x"], "expected comma-separated ints"),
+    (["--extra-depths", "16"], "--extra-depths needs --head ssdlite"),
+    (["--head", "yolo", "--num-classes", "3"], "invalid choice: 'yolo'"),
+    (["--head", "ssdlite", "--num-classes", "0"], "num_classes must be a positive int, got 0"),
+])
+def test_bad_head_flags_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    assert _run(["build", "--space", "latency_tiny_detection", "--backend", "fake", "--out",
+                 str(tmp_path / "x.json"), "--resolution", "64", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_head_on_a_space_without_its_endpoints(tmp_path, capsys):
+    pytest.importorskip("jaxnas.detection")
+    assert _run(["build", "--space", TINY, "--backend", "fake", "--out", str(tmp_path / "x.json"),
+                 "--resolution", str(RESOLUTION), "--head", "ssdlite", "--num-classes", "3"]) == 2
+    assert "has only ['C1', 'C2'] (missing ['C4', 'C5'])" in capsys.readouterr().err

@@ -128,7 +128,8 @@ def _latency(table, space: Space, head):
         return latency_model(table, space, head=head)
     except MissingSignatureError as err:
         how = "" if head is None else ("; a table with the head's ops is built by jaxnas.apps.detection."
-                                       "build_detection_table(space, backend, resolution, num_classes, out)")
+                                       "build_detection_table(space, backend, resolution, num_classes, out) "
+                                       "or `jaxnas-latency build --head ssdlite --num-classes K`")
         raise ValueError(f"{err}{how}") from None
 
 

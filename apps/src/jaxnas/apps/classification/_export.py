@@ -1,12 +1,8 @@
 """Export of a trained network: params + architecture, and a TFLite file.
 
 The TFLite file is converted from the jax forward pass (inference mode, moving BN
-statistics) with ``jax2tf`` and ``tf.lite.TFLiteConverter``: jax2tf serialises the
-function as StableHLO inside one ``XlaCallModule`` op (its only mode in jax 0.10:
-the deprecated ``native_serialization=False`` is accepted but ignored there) and the
-converter legalises that StableHLO into builtin TFLite ops, the path the LiteRT
-"convert JAX" guide takes. The depthwise convolutions use ``lax`` so they become
-TFLite ``DEPTHWISE_CONV_2D``.
+statistics) by ``jaxnas.apps._tflite.jax_to_tflite`` (jax2tf's StableHLO path, ``lax``
+depthwise convolutions).
 Input: float32 ``[1, R, R, 3]`` normalised as ``model.json`` says; output: logits.
 """
 
@@ -59,16 +55,11 @@ def export_model(folder: str, space, arch, num_classes: int, config, params, bn_
 def tflite_bytes(space, arch, num_classes: int, resolution: int, bn_momentum: float, bn_eps: float, params,
                  bn_state) -> bytes:
     """The float32 TFLite model (batch 1) of the child network with these weights."""
-    import tensorflow as tf
-    from jax.experimental import jax2tf
+    from jaxnas.apps._tflite import jax_to_tflite
     from jaxnas.apps.classification._train import child_network
     net = child_network(space, arch, num_classes, 0.0, bn_momentum, bn_eps, depthwise_impl="lax")
 
     def forward(images):
         return net.apply(params, bn_state, None, images, False)[0]
 
-    converted = jax2tf.convert(forward, with_gradient=False)
-    fn = tf.function(converted, input_signature=[tf.TensorSpec((1, resolution, resolution, 3), tf.float32)],
-                     autograph=False)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
-    return converter.convert()
+    return jax_to_tflite(forward, (1, resolution, resolution, 3))

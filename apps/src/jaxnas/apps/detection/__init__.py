@@ -26,7 +26,7 @@ from jaxnas.apps.detection._shapes_detection import render_detection
 from jaxnas.apps.detection._task import BackboneFns
 from jaxnas.apps.detection._task import detection_task
 from jaxnas.apps.detection._task import supernet_backbone
-from jaxnas.apps.detection._train import detection_network
+from jaxnas.apps.detection._network import detection_network
 from jaxnas.apps.detection._train import train
 
 __all__ = [

@@ -121,6 +121,7 @@ class DetectionTrainConfig:
     seed: int = 0
     log_every: int = 100
     checkpoint_every: int = 1000
+    export_tflite: bool = True           # export/model.tflite (boxes and class scores; NMS left to the caller)
 
     def validate(self):
         _positive(self, "steps", "per_device_batch", "log_every", "checkpoint_every")

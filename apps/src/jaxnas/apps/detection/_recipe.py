@@ -2,8 +2,9 @@
 
 - :func:`sgd_optimizer`: SGD with momentum, learning rate ``lr_per_1024 * batch / 1024`` warmed
   up linearly from 0, then cosine decay to 0 (paper appendix E.3).
-- :func:`ssdlite_head`: the SSDLite head as a ``jaxnas.latency.Head`` (its ops from
-  ``jaxnas.detection.ssdlite_head_ops``), so latency tables, MACs and targets cover it.
+- :func:`ssdlite_head` (``jaxnas.latency.ssdlite_head``): the SSDLite head as a
+  ``jaxnas.latency.Head`` (its ops from ``jaxnas.detection.ssdlite_head_ops``), so latency
+  tables, MACs and targets cover it.
 - :func:`detection_facts`: params and MACs of backbone (up to C5) + head for one architecture.
 - :func:`build_detection_table`: a latency table of a space that also covers the head.
 """
@@ -15,6 +16,7 @@ import numpy as np
 import optax
 from jaxnas.apps.detection._configs import SGDConfig
 from jaxnas.apps.detection._data import DetectionPreprocess
+from jaxnas.latency import ssdlite_head
 
 
 def preprocess_of(data_config) -> DetectionPreprocess:
@@ -36,22 +38,6 @@ def sgd_optimizer(optim: SGDConfig, global_batch: int, total_steps: int):
     schedule = optax.warmup_cosine_decay_schedule(0.0, peak, warmup, max(total_steps, warmup + 1))
     sgd = optax.sgd(schedule, momentum=optim.momentum or None)
     return (optax.chain(optax.clip_by_global_norm(optim.clip_norm), sgd) if optim.clip_norm else sgd), schedule
-
-
-def ssdlite_head(num_classes: int, extra_depths=None):
-    """The SSDLite head on C4/C5 for ``num_classes`` classes, as a ``jaxnas.latency.Head``."""
-    from jaxnas.detection import DEFAULT_EXTRA_DEPTHS, ssdlite_head_ops
-    from jaxnas.latency import Head
-    from jaxnas.searchspace import ConcreteOp
-    extra_depths = tuple(DEFAULT_EXTRA_DEPTHS if extra_depths is None else extra_depths)
-
-    def ops(shapes):
-        return [ConcreteOp(**op.op_kwargs())
-                for op in ssdlite_head_ops(shapes["C4"], shapes["C5"], num_classes, extra_depths)]
-
-    name = f"ssdlite_k{num_classes}" + ("" if extra_depths == DEFAULT_EXTRA_DEPTHS else
-                                        "_x" + "-".join(map(str, extra_depths)))
-    return Head(name, ("C4", "C5"), ops)
 
 
 def detection_facts(space, arch, num_classes: int, resolution: int, extra_depths=None) -> dict:

@@ -10,17 +10,18 @@ resume, metrics JSON lines + TensorBoard, progress bar.
 
 Evaluation: pycocotools COCOeval (``jaxnas.detection.CocoEvaluator``) on ``eval_split`` after
 post-processing (per-class NMS at IoU 0.6, 100 detections): ``map`` (AP@[.5:.95]), ``map50``,
-``map75``, ``map_small``, ``map_medium``, ``map_large``. In a multi-process run each process
-scores its own share of the split and process 0 reports its share.
+``map75``, ``map_small``, ``map_medium``, ``map_large``. In a multi-process run the detections
+and ground truth of every process are gathered first (``_evaluate.coco_metrics``), so every
+process scores the whole split.
 
 Writes ``config.json``, ``checkpoints/``, ``metrics.jsonl``, ``tensorboard/``, ``result.json`` and
-``export/``: ``params.npz`` (params and BN statistics, ``/``-joined names) and ``model.json``
-(space, architecture, classes, resolution, normalisation, anchors).
+``export/`` (``jaxnas.apps.detection._export``): ``params.npz`` (params and BN statistics,
+``/``-joined names), ``model.json`` (space, architecture, classes, resolution, normalisation,
+head, NMS settings) and, with ``export_tflite``, ``model.tflite`` (boxes and class scores).
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 import jax
@@ -32,6 +33,9 @@ from jaxnas.apps._train_driver import TrainSetup, run_training, write_result
 from jaxnas.apps.classification._train import parse_arch
 from jaxnas.apps.detection._configs import DetectionTrainConfig
 from jaxnas.apps.detection._data import DetectionData
+from jaxnas.apps.detection._evaluate import coco_metrics
+from jaxnas.apps.detection._export import export_detector
+from jaxnas.apps.detection._network import detection_network
 from jaxnas.apps.detection._recipe import (
     detection_facts,
     detection_l2,
@@ -39,26 +43,6 @@ from jaxnas.apps.detection._recipe import (
     sgd_optimizer,
     ssdlite_head,
 )
-
-METRICS = {"AP": "map", "AP50": "map50", "AP75": "map75", "APs": "map_small", "APm": "map_medium",
-           "APl": "map_large"}
-
-
-def detection_network(space, arch, num_classes: int, bn_momentum: float, bn_eps: float, extra_depths=None):
-    """``hk.transform_with_state``: ``apply(params, state, rng, images, is_training) -> (boxes, logits)``."""
-    import haiku as hk
-    from jaxnas.detection import DetectionModel
-    from jaxnas.supernet import ChildNet, depthwise_conv
-
-    def backbone(images, is_training):
-        net = ChildNet(space, arch, num_classes=1, bn_decay=bn_momentum, bn_eps=bn_eps, name="backbone")
-        return net(images, is_training)[1]
-
-    def forward(images, is_training):
-        kw = {} if extra_depths is None else {"extra_depths": tuple(extra_depths)}
-        return DetectionModel(backbone, num_classes, depthwise_fn=depthwise_conv, **kw)(images, is_training)
-
-    return hk.transform_with_state(forward)
 
 
 def train(config: DetectionTrainConfig, workdir: str, *, resume: bool = False, progress: bool = True) -> dict:
@@ -71,7 +55,6 @@ def train(config: DetectionTrainConfig, workdir: str, *, resume: bool = False, p
     config.validate()
     register_app_spaces()
     from jaxnas.detection import (
-        CocoEvaluator,
         DetectionModel,
         assign_targets,
         postprocess,
@@ -116,15 +99,7 @@ def train(config: DetectionTrainConfig, workdir: str, *, resume: bool = False, p
         return postprocess(box, logits, anchors)
 
     def evaluate(params, bn_state) -> dict:
-        evaluator = CocoEvaluator(K)
-        for batch in eval_stream.epoch_batches():
-            det = detect(params, bn_state, dist.shard_batch(mesh, {"image": batch["image"]})["image"])
-            keep = batch["mask"] > 0
-            d = [np.asarray(dist.to_host(x))[: len(keep)][keep] for x in det]
-            evaluator.add(*d, batch["boxes"][keep], batch["labels"][keep], batch["valid"][keep],
-                          gt_crowd=batch["crowd"][keep], image_sizes=np.full((int(keep.sum()), 2), r))
-        stats = evaluator.evaluate()
-        return {name: float(stats[key]) for key, name in METRICS.items()}
+        return coco_metrics(lambda images: detect(params, bn_state, images), eval_stream.epoch_batches(), mesh, K, r)
 
     setup = TrainSetup(init, loss_fn, optimizer, schedule, train_stream, config.steps, evaluate, "map")
     state, metrics = run_training(config, workdir, setup, mesh, resume=resume, progress=progress)
@@ -132,24 +107,7 @@ def train(config: DetectionTrainConfig, workdir: str, *, resume: bool = False, p
               **metrics, **detection_facts(space, arch, K, r, extra), "exports": []}
     if pi == 0:
         result["exports"] = export_detector(os.path.join(workdir, "export"), space, arch, K, config,
-                                            jax.device_get(state.params), jax.device_get(state.bn_state))
+                                            jax.device_get(state.params), jax.device_get(state.bn_state),
+                                            tflite=config.export_tflite)
     write_result(workdir, result)
     return result
-
-
-def export_detector(folder: str, space, arch, num_classes: int, config, params, bn_state) -> list:
-    """``params.npz`` (``params/...`` and ``state/...``) and ``model.json``; returns the paths."""
-    from jaxnas.apps.classification._export import flatten_params
-    os.makedirs(folder, exist_ok=True)
-    flat = {f"params/{k}": v for k, v in flatten_params(params).items()}
-    flat.update({f"state/{k}": v for k, v in flatten_params(bn_state).items()})
-    paths = [os.path.join(folder, "params.npz"), os.path.join(folder, "model.json")]
-    np.savez(paths[0], **flat)
-    with open(paths[1], "w") as f:
-        json.dump({"task": "detection", "head": "ssdlite", "space": space.name, "arch": space.format(arch),
-                   "num_classes": num_classes, "resolution": config.data.resolution,
-                   "mean": list(config.data.mean), "std": list(config.data.std),
-                   "extra_depths": list(config.data.extra_depths),
-                   "bn_momentum": config.bn_momentum, "bn_eps": config.bn_eps,
-                   "postprocess": {"iou_threshold": 0.6, "max_detections": 100}}, f, indent=1)
-    return paths

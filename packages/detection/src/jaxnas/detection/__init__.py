@@ -34,6 +34,7 @@ from jaxnas.detection._matching import Targets
 from jaxnas.detection._matching import assign_targets
 from jaxnas.detection._matching import match_anchors
 from jaxnas.detection._model import DetectionModel
+from jaxnas.detection._model import decode_predictions
 from jaxnas.detection._model import postprocess
 from jaxnas.detection._nms import Detections
 from jaxnas.detection._nms import batched_nms
@@ -60,6 +61,7 @@ __all__ = [
     "box_specs",
     "coco_evaluate",
     "decode_boxes",
+    "decode_predictions",
     "encode_boxes",
     "match_anchors",
     "multiscale_grid_anchors",

@@ -4,7 +4,8 @@
 of the given ``(height, width, channels)``, in execution order, in the vocabulary of
 ``jaxnas.searchspace.ConcreteOp`` (``HeadOp.op_kwargs()`` are its keyword arguments), so a latency
 table can key, measure and sum them like backbone ops. This package does not import the search
-packages: the records are plain tuples, and the caller (``jaxnas-apps``) builds the ``ConcreteOp``.
+packages: the records are plain tuples, and the caller (``jaxnas.latency.ssdlite_head``) builds the
+``ConcreteOp``.
 
 How each layer maps to an op kind:
 

@@ -100,6 +100,31 @@ class DetectionModel(hk.Module):
         return multiscale_grid_anchors(shapes, hw, min_scale, max_scale, aspect_ratios)
 
 
+def decode_predictions(box_codes, class_logits, anchors, scale_factors=SCALE_FACTORS):
+    """The head's raw outputs as boxes and per-class scores: everything before NMS.
+
+    Args:
+      box_codes: ``[B, A, 4]``.
+      class_logits: ``[B, A, K + 1]`` (column 0 is the background).
+      anchors: ``[A, 4]``.
+      scale_factors: box-coder scale factors.
+
+    Returns:
+      ``(boxes [B, A, 4], scores [B, A, K])``: boxes ``[ymin, xmin, ymax, xmax]`` in normalised
+      coordinates clipped to ``[0, 1]``; scores the sigmoid of the object classes' logits.
+
+    Raises:
+      ValueError: as many anchors as predicted boxes are needed.
+    """
+    if box_codes.shape[1] != anchors.shape[0]:
+        raise ValueError(
+            f"the head predicted {box_codes.shape[1]} boxes but there are {anchors.shape[0]} "
+            "anchors; build the anchors for the same image size."
+        )
+    boxes = jnp.clip(decode_boxes(box_codes, jnp.asarray(anchors), scale_factors), 0.0, 1.0)
+    return boxes, jax.nn.sigmoid(class_logits[..., 1:])
+
+
 def postprocess(
     box_codes,
     class_logits,
@@ -111,7 +136,7 @@ def postprocess(
     pre_nms_top_k: int = 256,
     scale_factors=SCALE_FACTORS,
 ) -> Detections:
-    """Decodes boxes, applies sigmoid (background column dropped) and per-class NMS.
+    """:func:`decode_predictions` (boxes, sigmoid without the background column), then per-class NMS.
 
     Args:
       box_codes: ``[B, A, 4]``.
@@ -124,13 +149,7 @@ def postprocess(
     Returns:
       :class:`Detections`, boxes in normalised coordinates clipped to ``[0, 1]``.
     """
-    if box_codes.shape[1] != anchors.shape[0]:
-        raise ValueError(
-            f"the head predicted {box_codes.shape[1]} boxes but there are {anchors.shape[0]} "
-            "anchors; build the anchors for the same image size."
-        )
-    boxes = jnp.clip(decode_boxes(box_codes, jnp.asarray(anchors), scale_factors), 0.0, 1.0)
-    scores = jax.nn.sigmoid(class_logits[..., 1:])
+    boxes, scores = decode_predictions(box_codes, class_logits, anchors, scale_factors)
     return batched_nms(
         boxes, scores, iou_threshold, score_threshold, max_per_class, max_detections, pre_nms_top_k
     )

@@ -30,6 +30,8 @@ from jaxnas.latency._predict import latency_model
 from jaxnas.latency._predict import LatencyModel
 from jaxnas.latency._predict import network_latency
 from jaxnas.latency._signatures import op_from_key
+from jaxnas.latency._ssdlite import get_head
+from jaxnas.latency._ssdlite import ssdlite_head
 from jaxnas.latency._signatures import signature_key
 from jaxnas.latency._signatures import space_ops
 from jaxnas.latency._stats import kendall
@@ -62,6 +64,7 @@ __all__ = [
     "example_tables",
     "export_models",
     "get_backend",
+    "get_head",
     "head_ops",
     "import_table",
     "kendall",
@@ -78,6 +81,7 @@ __all__ = [
     "space_endpoints",
     "space_ops",
     "spearman",
+    "ssdlite_head",
     "summarize",
     "time_callable",
     "validate_table",

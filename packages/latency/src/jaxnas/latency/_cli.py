@@ -12,6 +12,7 @@ import os
 import sys
 
 PROG = "jaxnas-latency"
+DEFAULT_CLASSES = 1000  # classifier outputs of a table (also of one that covers a detection head)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--backend", default="litert")
     b.add_argument("--out", required=True, help="table JSON (resumed if it exists)")
     b.add_argument("--resolution", type=int, default=224)
-    b.add_argument("--num-classes", type=int, default=1000)
+    b.add_argument("--num-classes", type=int, default=None,
+                   help="classifier outputs (default 1000); with --head the head's object classes")
+    _head_arguments(b)
     b.add_argument("--threads", type=int, default=None, help="litert interpreter threads (default 1)")
     b.add_argument("--runs", type=int, default=None, help="timed runs per op and round (>= 20)")
     b.add_argument("--rounds", type=int, default=None, help="litert: rounds per op, quietest kept (default 3)")
@@ -44,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--table", required=True)
     pr.add_argument("--space", default=None, help="default: the table's space")
     pr.add_argument("--raw", action="store_true", help="ignore the table's calibration")
+    pr.add_argument("--num-classes", type=int, default=None, help="with --head: the head's object classes")
+    _head_arguments(pr)
     pr.add_argument("archs", nargs="+", help="colon strings, or - to read one per line from stdin")
 
     v = sub.add_parser("validate", help="measure random whole networks and compare (report files)")
@@ -75,6 +80,36 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _head_arguments(p) -> None:
+    from jaxnas.latency._ssdlite import HEADS
+
+    p.add_argument("--head", default=None, choices=sorted(HEADS),
+                   help="a detection head on the backbone's C4/C5 (needs jaxnas-detection); "
+                        "with --num-classes K object classes")
+    p.add_argument("--extra-depths", default=None,
+                   help="ssdlite: widths of the extra layers, comma-separated (default 512,256,256,128)")
+
+
+def _head_of(args):
+    """The ``Head`` the flags ask for, or None; ``--num-classes`` is then the head's classes."""
+    if args.head is None:
+        if args.extra_depths is not None:
+            raise ValueError("--extra-depths needs --head ssdlite")
+        return None
+    from jaxnas.latency._ssdlite import get_head
+
+    if args.num_classes is None:
+        raise ValueError(f"--head {args.head} needs --num-classes (the detector's object classes, e.g. 80 for COCO)")
+    extra = None
+    if args.extra_depths is not None:
+        try:
+            extra = tuple(int(d) for d in args.extra_depths.split(","))
+        except ValueError:
+            raise ValueError(f"--extra-depths {args.extra_depths!r}: expected comma-separated ints, "
+                             "e.g. 512,256,256,128") from None
+    return get_head(args.head, args.num_classes, extra)
+
+
 def main(argv: list | None = None) -> int:
     args = _parser().parse_args(argv)
     from jaxnas.latency._table import MissingSignatureError
@@ -100,9 +135,13 @@ def _build(args) -> int:
     options = {k: v for k, v in (("threads", args.threads), ("runs", args.runs), ("cache_dir", args.cache_dir),
                                  ("clock", args.clock), ("flush_bytes", args.flush_bytes),
                                  ("rounds", args.rounds)) if v is not None}
+    head = _head_of(args)
+    # With a head the classifier is not part of the network; its ops stay at 1000 classes, as
+    # jaxnas.apps.detection.build_detection_table records them, so both build the same table.
+    classes = args.num_classes if head is None and args.num_classes is not None else DEFAULT_CLASSES
     backend = get_backend(args.backend, **options)
-    table = build_table(space, backend, args.resolution, args.num_classes, out=args.out,
-                        progress=not args.no_progress)
+    table = build_table(space, backend, args.resolution, classes, out=args.out,
+                        progress=not args.no_progress, head=head)
     print(f"{len(table)} entries in {table.path}")
     return 0
 
@@ -123,8 +162,11 @@ def _predict(args) -> int:
     strings = _read_archs(args.archs)
     if not strings:
         raise ValueError("predict: no architectures given")
+    head = _head_of(args)
+    if head is None and args.num_classes is not None:
+        raise ValueError("--num-classes needs --head (a classifier's classes are the table's)")
     archs = np.stack([space.parse(s) for s in strings])
-    model = latency_model(table, space)
+    model = latency_model(table, space, head=head)
     values = (model.predict_sum if args.raw else model.predict)(archs)
     for s, v in zip(strings, values):
         print(json.dumps({"arch": s, "latency_ms": float(v)}))

@@ -18,8 +18,6 @@ Shape letters: B = batch, H, W = image height/width, N = classes.
 
 from __future__ import annotations
 
-import math
-
 import haiku as hk
 import jax.numpy as jnp
 import numpy as np
@@ -33,25 +31,30 @@ def op_scope(op) -> str:
 
 
 class Endpoints:
-    """Collects feature maps per output stride: ``C{n}`` is output stride ``2**n``.
+    """Collects, while a network runs, the feature maps ``space.feature_maps(resolution)`` names.
 
-    A map marked as an endpoint by the space wins over later unmarked maps of the
-    same stride; otherwise the last map of each stride is kept.
+    The endpoint rule has one home, ``jaxnas.searchspace.Space.feature_maps`` (which slot's
+    output ``C{n}`` is); this class only picks those outputs up. A skipped slot's output is its
+    input, so a network that omits skipped slots reports the map before each op it runs.
+
+    Args:
+      space: the ``Space`` the network is built from.
+      resolution: the input side (``images.shape[1]``).
     """
 
-    def __init__(self):
-        self._marked, self._last = {}, {}
+    def __init__(self, space, resolution: int):
+        self._wanted = sorted((fm.position, name) for name, fm in space.feature_maps(resolution).items())
+        self._maps = {}
 
-    def add(self, x, output_stride: int, marked: bool) -> None:
-        level = round(math.log2(output_stride))
-        if level < 1:
-            return
-        self._last[level] = x
-        if marked:
-            self._marked[level] = x
+    def add(self, x, position: int) -> None:
+        """``x`` is the output of slot ``position`` and of every slot before it not yet reported."""
+        for wanted, name in self._wanted:
+            if wanted <= position and name not in self._maps:
+                self._maps[name] = x
 
     def as_dict(self) -> dict:
-        return {f"C{n}": self._marked.get(n, self._last[n]) for n in sorted(self._last)}
+        """``{"C1": ..., }`` in stride order (only the maps reported so far)."""
+        return {name: self._maps[name] for _, name in self._wanted if name in self._maps}
 
 
 class ChildNet(hk.Module):
@@ -110,13 +113,14 @@ class ChildNet(hk.Module):
             raise ValueError(f"ChildNet: expected images [B, H, W, {self.space.input_channels}], "
                              f"got shape {tuple(images.shape)}")
         x = images
-        endpoints = Endpoints()
-        stride, pooled_yet = 1, False
+        endpoints = Endpoints(self.space, images.shape[1])
+        slot = {(p.block, p.layer): p.index for p in self.space.positions}
         logits = endpoints_pooled = None
         for op in self.ops(images.shape[1]):
+            index = slot[(op.block, op.layer)]
+            endpoints.add(x, index - 1)  # the slots skipped since the last op output their input
             if op.kind == "pool":
                 x = jnp.mean(x, axis=(1, 2), keepdims=True)
-                pooled_yet = True
                 continue
             with hk.name_scope(op_scope(op)):
                 if op.kind == "dense":
@@ -130,9 +134,7 @@ class ChildNet(hk.Module):
                     logits = jnp.dot(pooled, w) + b
                     continue
                 x = _op(self, op, x, is_training)
-            if not pooled_yet:  # after the global pool there are no feature maps
-                stride *= op.stride
-                endpoints.add(x, stride, op.endpoint)
+            endpoints.add(x, index)  # no endpoint lies after the global pool: later maps are never taken
         out = endpoints.as_dict()
         out["pooled"] = endpoints_pooled
         return logits, out

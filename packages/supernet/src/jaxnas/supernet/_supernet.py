@@ -149,12 +149,12 @@ def _forward(net, images, arch, rng, op_warmup, filter_warmup):
     # Mixed precision: parameters stay float32 (hk.get_parameter), convolutions run in
     # net.compute_dtype, BN statistics, L2 and the classifier in float32.
     w = _control.choice_weights(net.table, arch, rng, op_warmup, filter_warmup)
-    x, stride, pooled_yet = images.astype(net.compute_dtype), 1, False
-    endpoints, l2 = Endpoints(), jnp.float32(0.0)
+    x = images.astype(net.compute_dtype)
+    endpoints, l2 = Endpoints(net.space, images.shape[1]), jnp.float32(0.0)
     logits = pooled = None
     for pos, plan in zip(net.space.positions, net.plans):
         if pos.kind == "pool":
-            x, pooled_yet = jnp.mean(x, axis=(1, 2), keepdims=True), True
+            x = jnp.mean(x, axis=(1, 2), keepdims=True)
             continue
         with hk.name_scope(plan.scope if plan is not None else "classifier"):
             if pos.kind == "dense":
@@ -171,9 +171,7 @@ def _forward(net, images, arch, rng, op_warmup, filter_warmup):
         if net.compute_dtype != jnp.float32:
             params, ctrl = _cast(params, net.compute_dtype), _cast(ctrl, net.compute_dtype)
         x = net.slot_fns[pos.index](params, x, ctrl)
-        if not pooled_yet:
-            stride *= pos.stride
-            endpoints.add(x, stride, pos.endpoint)
+        endpoints.add(x, pos.index)  # which slots are endpoints: Space.feature_maps
     feats = endpoints.as_dict()
     feats["pooled"] = pooled
     return SuperNetOutput(logits, feats, net.weight_decay * l2)
