@@ -17,6 +17,7 @@ import os
 
 import jax
 import numpy as np
+from jaxnas.apps.classification._model import child_network
 
 
 def flatten_params(tree) -> dict:
@@ -61,7 +62,6 @@ def tflite_bytes(space, arch, num_classes: int, resolution: int, bn_momentum: fl
     """The float32 TFLite model (batch 1) of the child network with these weights."""
     import tensorflow as tf
     from jax.experimental import jax2tf
-    from jaxnas.apps.classification._train import child_network
     net = child_network(space, arch, num_classes, 0.0, bn_momentum, bn_eps, depthwise_impl="lax")
 
     def forward(images):
