@@ -15,10 +15,10 @@ from jaxnas.apps.detection import DetectionPreprocess
 from jaxnas.apps.detection._task import BackboneFns
 from jaxnas.apps.detection._task import detection_task
 
-# Reward = mAP + a cost term. The mAP of an untrained toy detector is 0 on most
-# steps, so with mAP alone every reward equals the baseline and the controller
-# (rightly) does not move: the cost term makes the rewards of two different
-# architectures differ, and so the advantage nonzero from the second step on.
+# Reward = mAP + a cost term. The mAP of an untrained toy detector is often exactly 0
+# (on every step, on some machines): with mAP alone every reward then equals the
+# baseline and the controller (rightly) does not move. The cost term makes the rewards
+# of two different architectures differ, so the advantage is nonzero from step 2 on.
 COST_WEIGHT = 1e-3
 
 
