@@ -53,9 +53,13 @@ def small_arch(space):
 
 
 def build_model(num_classes: int):
-    """(transformed model, description); the jaxnas ChildNet, or a plain conv net without it."""
+    """(transformed model, description) of the jaxnas ChildNet backbone with the SSDLite head.
+
+    Raises:
+      ImportError: jaxnas-supernet (or jaxnas-searchspace) cannot be imported; the
+        figures in the module docstring are of the ChildNet, so there is no stand-in.
+    """
     import haiku as hk
-    import jax
 
     from jaxnas.detection import DetectionModel
 
@@ -63,27 +67,20 @@ def build_model(num_classes: int):
         from jaxnas.searchspace import get_space
         from jaxnas.supernet import ChildNet
         from jaxnas.supernet import depthwise_conv
-    except ImportError:  # jaxnas-supernet not installed: a stand-in backbone
-        def backbone(x, is_training):
-            del is_training
-            for width in (16, 32, 64, 96):
-                x = jax.nn.relu(hk.Conv2D(width, 3, stride=2)(x))
-            return {"C4": x, "C5": jax.nn.relu(hk.Conv2D(160, 3, stride=2)(x))}
+    except ImportError as error:
+        raise ImportError(f"detection_small.py trains the jaxnas ChildNet backbone, and importing it failed "
+                          f"({error}); install jaxnas-supernet and jaxnas-searchspace (`hatch run "
+                          f"bench:detection_small` from the repository root has them)") from error
+    space = get_space("proxylessnas_enlarged")
+    arch = small_arch(space)
 
-        desc, dw = "plain conv backbone (jaxnas-supernet not installed)", None
-    else:
-        space = get_space("proxylessnas_enlarged")
-        arch = small_arch(space)
-
-        def backbone(x, is_training):
-            return ChildNet(space, arch, num_classes=1, name="backbone")(x, is_training)[1]
-
-        desc, dw = f"ChildNet proxylessnas_enlarged {space.format(arch)}", depthwise_conv
+    def backbone(x, is_training):
+        return ChildNet(space, arch, num_classes=1, name="backbone")(x, is_training)[1]
 
     def forward(images, is_training):
-        return DetectionModel(backbone, num_classes, depthwise_fn=dw)(images, is_training)
+        return DetectionModel(backbone, num_classes, depthwise_fn=depthwise_conv)(images, is_training)
 
-    return hk.transform_with_state(forward), desc
+    return hk.transform_with_state(forward), f"ChildNet proxylessnas_enlarged {space.format(arch)}"
 
 
 def main():

@@ -18,8 +18,8 @@ now the default, load 4.1): small 72.35% (99 s), large 66.40% (467 s), gap -5.95
 deep, wide network stays near chance for its first ~150 steps and is still behind at 4 epochs.
 
 The last line with --json is one JSON object: ``small`` and ``large`` ({arch, params,
-macs, accuracy}), ``gap`` (large - small accuracy, in [0, 1]), plus the settings,
-``seconds`` and the load average.
+macs, accuracy}), ``gap`` (large - small accuracy, as fractions: in [-1, 1], negative
+when the small network wins), plus the settings, ``seconds`` and the load average.
 """
 
 from __future__ import annotations

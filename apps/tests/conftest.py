@@ -3,16 +3,24 @@
 The toy network stands in for the supernet where a test checks the loop's
 mechanics (resume, sharding) rather than the network: it is cheap, and it still
 depends on the architecture and on the warmup probabilities.
+
+Test datasets are prepared once per test session in a fresh temporary folder,
+so a fresh machine and a used one test the same data. To reuse them between
+runs (faster locally), set ``JAXNAS_TEST_TFDS_DIR``: they are then kept in a
+subfolder named by a hash of the dataset builders' source, so a change to a
+builder prepares its data again instead of testing yesterday's.
 """
 
+import hashlib
 import os
+import pathlib
 
 import jax
 import jax.numpy as jnp
 import pytest
 from jaxnas.apps.classification import SupernetFns
 
-DATA_DIR = os.environ.get("JAXNAS_TEST_TFDS_DIR", "/tmp/jaxnas_test_tfds")
+BUILDER_SOURCES = ("data/_builder.py", "data/_shapes.py", "detection/_shapes_detection.py")
 
 
 def toy_model(num_classes: int = 10, width: int = 8) -> SupernetFns:
@@ -34,7 +42,22 @@ def toy_model(num_classes: int = 10, width: int = 8) -> SupernetFns:
     return SupernetFns(init, apply)
 
 
+def builders_key() -> str:
+    """A hash of the source of the built-in datasets' TFDS builders."""
+    import jaxnas.apps
+    root = pathlib.Path(jaxnas.apps.__file__).parent
+    digest = hashlib.sha256()
+    for name in BUILDER_SOURCES:
+        digest.update((root / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
-def data_dir():
-    os.makedirs(DATA_DIR, exist_ok=True)
-    return DATA_DIR
+def data_dir(tmp_path_factory):
+    """The TFDS data dir of the tests: per session, or ``$JAXNAS_TEST_TFDS_DIR/<builders' hash>``."""
+    shared = os.environ.get("JAXNAS_TEST_TFDS_DIR")
+    if not shared:
+        return str(tmp_path_factory.mktemp("tfds"))
+    path = os.path.join(shared, builders_key())
+    os.makedirs(path, exist_ok=True)
+    return path

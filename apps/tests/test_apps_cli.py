@@ -5,6 +5,7 @@ import os
 
 import pytest
 from jaxnas.apps._cli import run
+from jaxnas.apps._metrics import SEARCH_LINE_PLOTS
 
 
 def _search(tmp_path, data_dir, *args):
@@ -54,6 +55,8 @@ def test_tiny_search_writes_every_output_and_refuses_to_overwrite(tmp_path, data
     rows = [json.loads(line) for line in (w / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [2, 4, 6, 8]
     assert rows[0]["warmup"] > 0 and rows[-1]["warmup"] == 0 and len(rows[-1]["probabilities"]) == 7
+    for plot, keys in SEARCH_LINE_PLOTS.items():  # no legend entry without data
+        assert all(isinstance(row.get(key), float) for row in rows for key in keys), (plot, keys)
     # A second run into the same work dir must not silently overwrite it.
     assert _search(tmp_path, data_dir) == 2
     assert "pass --resume" in capsys.readouterr().err

@@ -35,7 +35,7 @@ def test_training_improves_accuracy_and_exports(tmp_path, data_dir):
     interp.set_tensor(inp["index"], x)
     interp.invoke()
     state = unflatten_params({k[len("state/"):]: flat[k] for k in flat.files if k.startswith("state/")})
-    from jaxnas.apps.classification._train import child_network
+    from jaxnas.apps.classification._model import child_network
     from jaxnas.searchspace import get_space
     space = get_space("proxylessnas_nano")
     net = child_network(space, space.parse(meta["arch"]), 10, 0.0, config.bn_momentum, config.bn_eps)

@@ -13,13 +13,11 @@ from jaxnas.apps.detection import DetectionPreprocess
 from jaxnas.apps.detection import render_detection
 
 TINY = "jaxnas_shapes_detection/tiny"
-DATA_DIR = os.environ.get("JAXNAS_TEST_TFDS_DIR", "/tmp/jaxnas_test_tfds")
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    os.makedirs(DATA_DIR, exist_ok=True)
-    return DetectionData(TINY, data_dir=DATA_DIR)
+def tiny(data_dir):
+    return DetectionData(TINY, data_dir=data_dir)
 
 
 def test_render_is_deterministic_and_boxes_are_tight():
@@ -73,13 +71,13 @@ def test_eval_pass_visits_every_example_once(tiny):
     assert sorted(ids.tolist()) == list(range(16))
 
 
-def test_errors_name_the_fix(tiny):
+def test_errors_name_the_fix(tiny, data_dir):
     with pytest.raises(ValueError, match="lower the batch size"):
         tiny.stream("validation", 6, DetectionPreprocess(resolution=64), train=False)
     with pytest.raises(ValueError, match="role must be one of"):
         tiny.decoded("dev")
     with pytest.raises(ValueError, match="unknown TFDS dataset"):
-        DetectionData("no_such_dataset_here", data_dir=DATA_DIR)
+        DetectionData("no_such_dataset_here", data_dir=data_dir)
 
 
 def _fake_coco(self, split, decoders=None, read_config=None, **kwargs):

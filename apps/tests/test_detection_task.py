@@ -1,7 +1,5 @@
 """The detection SearchTask inside the shared TuNAS search step, on the tiny built-in dataset."""
 
-import os
-
 import haiku as hk
 import jax
 import jax.numpy as jnp
@@ -17,7 +15,11 @@ from jaxnas.apps.detection import DetectionPreprocess
 from jaxnas.apps.detection._task import BackboneFns
 from jaxnas.apps.detection._task import detection_task
 
-DATA_DIR = os.environ.get("JAXNAS_TEST_TFDS_DIR", "/tmp/jaxnas_test_tfds")
+# Reward = mAP + a cost term. The mAP of an untrained toy detector is often exactly 0
+# (on every step, on some machines): with mAP alone every reward then equals the
+# baseline and the controller (rightly) does not move. The cost term makes the rewards
+# of two different architectures differ, so the advantage is nonzero from step 2 on.
+COST_WEIGHT = 1e-3
 
 
 def toy_backbone(num_decisions: int) -> BackboneFns:
@@ -42,12 +44,12 @@ def toy_backbone(num_decisions: int) -> BackboneFns:
     return BackboneFns(init, apply, num_decisions)
 
 
-def test_search_steps_with_the_detection_task():
+def test_search_steps_with_the_detection_task(data_dir):
     from jaxnas.controller import reinforce_controller
     from jaxnas.searchspace import get_space
 
     space = get_space("proxylessnas")
-    data = DetectionData("jaxnas_shapes_detection/tiny", data_dir=DATA_DIR)
+    data = DetectionData("jaxnas_shapes_detection/tiny", data_dir=data_dir)
     pre = DetectionPreprocess(resolution=64, max_boxes=8)
     task = detection_task(toy_backbone(space.num_decisions), data.num_classes, resolution=64)
     mesh = dist.make_mesh()
@@ -64,15 +66,21 @@ def test_search_steps_with_the_detection_task():
                                              jax.random.key_data(jax.random.PRNGKey(1)), jnp.zeros((), jnp.int32)))
     step = make_search_step(task, controller, optimizer, lambda s: jnp.float32(0.01),
                             lambda archs: jnp.sum(archs, -1).astype(jnp.float32),
-                            lambda quality, cost: quality, mesh, settings)
-    logits_before = np.asarray(jax.tree_util.tree_leaves(state.controller)[0])
+                            lambda quality, cost: quality + COST_WEIGHT * cost, mesh, settings)
+    logits_before = np.asarray(state.controller.logits)
+    infos = []
     for _ in range(3):
         state, info = step(state, dist.shard_batch(mesh, next(train)), dist.shard_batch(mesh, next(valid)))
-    quality = np.asarray(info.quality)
-    assert np.isfinite(float(info.loss)) and ((quality >= 0) & (quality <= 1)).all()
+        infos.append(jax.device_get(info))
+    for info in infos:
+        assert np.isfinite(info.loss) and 0 <= info.quality <= 1
+        np.testing.assert_allclose(info.reward, info.quality + COST_WEIGHT * info.cost, rtol=1e-6)
     assert int(state.step) == 3
     assert step._cache_size() == 1  # new architectures every step, one compilation
-    assert not np.array_equal(jax.tree_util.tree_leaves(state.controller)[0], logits_before)
+    # The premise of the last assert: a step whose advantage (reward - baseline) is not 0.
+    # (The first step's is 0 by construction: the debiased baseline starts at that step's reward.)
+    assert max(abs(i.reward - i.baseline) for i in infos) > 1e-5, [(i.reward, i.baseline) for i in infos]
+    assert not np.array_equal(np.asarray(state.controller.logits), logits_before)
 
 
 def test_supernet_backbone_gives_c4_and_c5():

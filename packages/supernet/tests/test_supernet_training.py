@@ -13,10 +13,84 @@ def test_remat_changes_neither_values_nor_gradients_and_every_param_learns(tiny,
     # All ops on and largest filters: full op and filter warmup.
     v_remat, g_remat = tiny.step(tiny.params, arch, key, 1.0, 1.0)
     v_plain, g_plain = tiny_no_remat.step(tiny.params, arch, key, 1.0, 1.0)
-    np.testing.assert_allclose(v_remat, v_plain, rtol=1e-5)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6), g_remat, g_plain)
+    np.testing.assert_allclose(v_remat, v_plain, rtol=1e-6)
+    _assert_same_gradients(g_remat, g_plain)
     dead = [f"{scope}/{name}" for scope, d in g_remat.items() for name, g in d.items() if not np.any(g)]
     assert not dead, f"parameters without gradient: {dead}"
+
+
+# Architectures for the after-warmup paths of remat with skipping (kernel 3 / 5 alone,
+# Zero chosen, every expansion bucket): decision name -> choice index, the rest 0.
+AFTER_WARMUP_ARCHS = (
+    {"block0/layer2/op": 1},  # kernel 3 everywhere, block0/layer2 Zero, narrow, ratio 1
+    {"block0/layer0/kernel": 1, "block0/layer2/kernel": 1, "block1/layer0/kernel": 1, "block1/layer1/kernel": 1,
+     "block2/layer0/op": 1, "block1/layer0/expansion": 1, "block1/layer0/se": 1, "block1/width": 1},
+    {"block0/width": 1, "block1/layer0/kernel": 0, "block1/layer1/kernel": 1, "block1/layer1/expansion": 1,
+     "block1/layer1/se": 1, "block3/width": 1},
+    {"block0/width": 1, "block1/width": 1, "block0/layer2/op": 1, "block1/layer0/kernel": 1,
+     "block1/layer0/expansion": 1, "block1/layer1/expansion": 1, "block1/layer0/se": 1, "block1/layer1/se": 1},
+    {"block1/layer1/op": 1, "block0/width": 1, "block1/layer0/expansion": 1, "block0/layer2/kernel": 1},
+)
+# Each Bottleneck slot: the width decision that sets its input width (its expansion
+# bucket is a function of input width x ratio) and its op decision (None: never Zero).
+BOTTLENECKS = {"block1_layer0": ("block0/width", None), "block1_layer1": ("block1/width", "block1/layer1/op")}
+
+
+def _arch(space, choices: dict) -> np.ndarray:
+    arch = np.zeros(space.num_decisions, np.int32)
+    for name, choice in choices.items():
+        arch[space.decision_index[name]] = choice
+    return arch
+
+
+def _assert_same_gradients(got, want, rtol=1e-5, floor=1e-7):
+    """Per leaf: ``max|got - want| <= rtol * max|want| + floor * (largest |want| of the tree)``.
+
+    The floor is for leaves whose exact gradient is 0: e.g. the offset of a BN whose output
+    only reaches the loss through the next layer's BN (which removes any constant). Their
+    float32 values are rounding noise (~1e-9 here, for gradients up to ~0.4), different in
+    two programs, so relative to themselves they differ by 100%.
+    """
+    scale = max(float(np.abs(g).max()) for g in jax.tree.leaves(want))
+    for (path, a), b in zip(jax.tree_util.tree_flatten_with_path(got)[0], jax.tree.leaves(want)):
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        err, bound = np.abs(a - b).max(), rtol * np.abs(b).max() + floor * scale
+        assert err <= bound, f"{jax.tree_util.keystr(path)}: max difference {err:.3g} > {bound:.3g}"
+
+
+def test_the_archs_after_warmup_cover_every_expansion_bucket_zero_and_single_kernels(tiny):
+    from jaxnas.supernet._blocks import expansion_buckets
+    space, archs = tiny.space, [_arch(tiny.space, a) for a in AFTER_WARMUP_ARCHS]
+    for plan in tiny.net.plans:
+        if plan is None or plan.scope not in BOTTLENECKS:
+            continue
+        (v,) = plan.variants
+        buckets = expansion_buckets(v)
+        assert len(buckets) >= 3, buckets
+        width_name, op_name = BOTTLENECKS[plan.scope]
+        width, ratio = space.decision_index[width_name], v.expansion[0]
+        run = [a for a in archs if op_name is None or a[space.decision_index[op_name]] == 0]  # not Zero
+        used = {min(b for b in buckets if b >= v.e_table[a[width]][a[ratio]]) for a in run}
+        assert used == set(buckets), (plan.scope, used, buckets)
+    for name in ("block0/layer2/op", "block1/layer1/op"):  # Zero chosen
+        assert any(a[space.decision_index[name]] == 1 for a in archs), name
+    for d in space.decisions:  # every kernel size alone
+        if d.kind == "kernel":
+            assert {int(a[d.index]) for a in archs} == set(range(d.num_choices)), d.path
+
+
+@pytest.mark.parametrize("op_warmup, filter_warmup", [(0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5)])
+def test_remat_gradients_equal_plain_autodiff_after_warmup(tiny, tiny_no_remat, op_warmup, filter_warmup):
+    # remat + skipping (tiny: Zero skipped, expansion buckets, single-kernel backward) against
+    # plain autodiff at full width (tiny_no_remat), on the paths most search steps take.
+    for i, choices in enumerate(AFTER_WARMUP_ARCHS):
+        arch = jnp.asarray(_arch(tiny.space, choices))
+        for seed in (3, 7):
+            key = jax.random.PRNGKey(100 * i + seed)
+            v_remat, g_remat = tiny.step(tiny.params, arch, key, op_warmup, filter_warmup)
+            v_plain, g_plain = tiny_no_remat.step(tiny.params, arch, key, op_warmup, filter_warmup)
+            np.testing.assert_allclose(v_remat, v_plain, rtol=1e-6)
+            _assert_same_gradients(g_remat, g_plain)
 
 
 def test_step_does_not_retrace_for_new_architectures(tiny):

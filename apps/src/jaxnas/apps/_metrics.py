@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -75,17 +76,42 @@ def _number(v):
 
 
 def read_metrics(workdir: str) -> list[dict]:
-    """The rows of ``workdir/metrics.jsonl`` (a torn last line, from a kill, is dropped)."""
+    """The rows of ``workdir/metrics.jsonl``, every readable one.
+
+    A line that is not a JSON object with a ``step`` (a disk error, a hand
+    edit) is skipped with a ``RuntimeWarning`` naming the file and the line
+    numbers; the rows after it are kept. A last line without its newline is a
+    row torn by a kill mid-write: it is dropped without a warning.
+    """
     path = os.path.join(workdir, "metrics.jsonl")
-    rows = []
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    break
+    rows, bad = [], []
+    if not os.path.exists(path):
+        return rows
+    with open(path) as f:
+        lines = f.readlines()
+    for number, line in enumerate(lines, 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if isinstance(row, dict) and isinstance(row.get("step"), int):
+            rows.append(row)
+        elif number < len(lines) or line.endswith("\n"):  # not the torn tail of a killed write
+            bad.append(number)
+    if bad:
+        shown = ", ".join(map(str, bad[:20])) + (f" and {len(bad) - 20} more" if len(bad) > 20 else "")
+        warnings.warn(f"{path}: skipped {len(bad)} unreadable line(s) (line {shown}); "
+                      f"kept the other {len(rows)} rows", RuntimeWarning, stacklevel=2)
     return rows
+
+
+# The line plots of a search: file -> the metrics.jsonl keys drawn in it. The
+# search writes every one of them at every logged step (a test checks).
+SEARCH_LINE_PLOTS = {
+    "reward.png": ("reward", "baseline"),
+    "quality.png": ("quality",),
+    "cost.png": ("cost_sampled", "cost_argmax"),
+}
 
 
 def plot_search(workdir: str, decision_names: list[str], target: float, unit: str,
@@ -120,9 +146,9 @@ def plot_search(workdir: str, decision_names: list[str], target: float, unit: st
         plt.close(fig)
         out.append(path)
 
-    line_plot("reward.png", ["reward", "baseline"], "reward")
-    line_plot("quality.png", ["quality", "argmax_quality"], quality_label)
-    line_plot("cost.png", ["cost_sampled", "cost_argmax"], unit, hline=target)
+    line_plot("reward.png", SEARCH_LINE_PLOTS["reward.png"], "reward")
+    line_plot("quality.png", SEARCH_LINE_PLOTS["quality.png"], quality_label)
+    line_plot("cost.png", SEARCH_LINE_PLOTS["cost.png"], unit, hline=target)
     probs = [r["probabilities"] for r in rows if "probabilities" in r]
     if probs:
         p = np.array(probs)  # [T, D, C]

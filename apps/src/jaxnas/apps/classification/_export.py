@@ -13,6 +13,7 @@ import os
 
 import jax
 import numpy as np
+from jaxnas.apps.classification._model import child_network
 
 
 def flatten_params(tree) -> dict:
@@ -56,7 +57,6 @@ def tflite_bytes(space, arch, num_classes: int, resolution: int, bn_momentum: fl
                  bn_state) -> bytes:
     """The float32 TFLite model (batch 1) of the child network with these weights."""
     from jaxnas.apps._tflite import jax_to_tflite
-    from jaxnas.apps.classification._train import child_network
     net = child_network(space, arch, num_classes, 0.0, bn_momentum, bn_eps, depthwise_impl="lax")
 
     def forward(images):

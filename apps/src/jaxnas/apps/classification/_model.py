@@ -3,6 +3,8 @@
 ``supernet_fns(space, num_classes)`` is the search side (shared weights, batch
 statistics, op/filter warmup, L2 on the kernels the architecture uses);
 ``classification_task`` turns it into the ``SearchTask`` of the search loop.
+``child_network`` is the stand-alone side: one architecture, moving BN
+statistics, as trained (``_train``) and exported (``_export``).
 """
 
 from __future__ import annotations
@@ -69,3 +71,16 @@ def classification_task(model: SupernetFns, num_classes: int, weight_decay: floa
         return jnp.mean((jnp.argmax(logits, -1) == batch["label"]).astype(jnp.float32))
 
     return SearchTask(init, loss, quality)
+
+
+def child_network(space, arch, num_classes: int, dropout: float, bn_momentum: float, bn_eps: float,
+                  depthwise_impl: str = "auto"):
+    """``hk.transform_with_state`` of the child network: ``apply(params, state, rng, images, is_training)``."""
+    import haiku as hk
+    from jaxnas.supernet import ChildNet
+
+    def forward(images, is_training):
+        return ChildNet(space, arch, num_classes=num_classes, dropout_rate=dropout, bn_decay=bn_momentum,
+                        bn_eps=bn_eps, depthwise_impl=depthwise_impl)(images, is_training)[0]
+
+    return hk.transform_with_state(forward)

@@ -26,11 +26,11 @@ from jaxnas.apps._search_loop import weight_optimizer
 from jaxnas.apps._spaces import register_app_spaces
 from jaxnas.apps._train_driver import TrainSetup, TrainState, run_training, write_result
 from jaxnas.apps.classification._configs import TrainConfig, default_dropout
-from jaxnas.apps.classification._model import cross_entropy
+from jaxnas.apps.classification._model import child_network, cross_entropy
 from jaxnas.apps.classification._search import preprocess_of
 from jaxnas.apps.data import ClassificationData
 
-__all__ = ["TrainState", "child_network", "conv_kernel_l2", "parse_arch", "train"]
+__all__ = ["TrainState", "conv_kernel_l2", "parse_arch", "train"]
 
 
 def conv_kernel_l2(params) -> jax.Array:
@@ -42,19 +42,6 @@ def conv_kernel_l2(params) -> jax.Array:
         if name.endswith("_w"):
             total = total + jnp.sum(jnp.square(x))
     return total
-
-
-def child_network(space, arch, num_classes: int, dropout: float, bn_momentum: float, bn_eps: float,
-                  depthwise_impl: str = "auto"):
-    """``hk.transform_with_state`` of the child network: ``apply(params, state, rng, images, is_training)``."""
-    import haiku as hk
-    from jaxnas.supernet import ChildNet
-
-    def forward(images, is_training):
-        return ChildNet(space, arch, num_classes=num_classes, dropout_rate=dropout, bn_decay=bn_momentum,
-                        bn_eps=bn_eps, depthwise_impl=depthwise_impl)(images, is_training)[0]
-
-    return hk.transform_with_state(forward)
 
 
 def parse_arch(space, text: str) -> np.ndarray:

@@ -11,10 +11,8 @@ LiteRT and jax are imported by the backends that use them, when they are made.
 
 from jaxnas.latency._backends import Backend
 from jaxnas.latency._backends import get_backend
-from jaxnas.latency._backends import l2_cache_bytes
 from jaxnas.latency._backends import list_backends
 from jaxnas.latency._backends import register_backend
-from jaxnas.latency._backends import time_callable
 from jaxnas.latency._build import build_table
 from jaxnas.latency._examples import example_tables
 from jaxnas.latency._examples import load_example
@@ -26,6 +24,7 @@ from jaxnas.latency._heads import Head
 from jaxnas.latency._heads import HeadedCost
 from jaxnas.latency._heads import head_ops
 from jaxnas.latency._heads import space_endpoints
+from jaxnas.latency._host import l2_cache_bytes
 from jaxnas.latency._predict import latency_model
 from jaxnas.latency._predict import LatencyModel
 from jaxnas.latency._predict import network_latency
@@ -42,6 +41,7 @@ from jaxnas.latency._table import Calibration
 from jaxnas.latency._table import LatencyTable
 from jaxnas.latency._table import MissingSignatureError
 from jaxnas.latency._table import Timing
+from jaxnas.latency._timing import time_callable
 from jaxnas.latency._validate import calibrate_table
 from jaxnas.latency._validate import summarize
 from jaxnas.latency._validate import validate_table

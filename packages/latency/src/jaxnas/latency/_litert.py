@@ -18,9 +18,10 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from jaxnas.latency._backends import host_provenance, time_callable, versions
+from jaxnas.latency._host import host_provenance, versions
 from jaxnas.latency._signatures import signature_key
 from jaxnas.latency._table import Timing
+from jaxnas.latency._timing import time_callable
 from jaxnas.searchspace import ConcreteOp
 
 

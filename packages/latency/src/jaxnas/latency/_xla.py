@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from jaxnas.latency._backends import host_provenance, time_callable, versions
+from jaxnas.latency._host import host_provenance, versions
 from jaxnas.latency._litert import input_shape
 from jaxnas.latency._table import Timing
+from jaxnas.latency._timing import time_callable
 from jaxnas.searchspace import ConcreteOp
 
 
