@@ -7,6 +7,10 @@ overrides ``--config.steps=200`` or ``--config.target=84.0`` are parsed with
 is taken as a string (``--config.space=proxylessnas``). The new value must have
 the type of the field it replaces (an int may replace a float; ``None`` fields
 and ``Union`` fields accept any literal); an unknown key names the closest ones.
+
+A field's documentation is the comment at the end of its line in the config
+dataclass (``steps: int = 90_000  # training steps``): the one place it is
+written, read back by :func:`field_docs` for ``--help`` (:func:`describe_config`).
 """
 
 from __future__ import annotations
@@ -14,10 +18,15 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
+import functools
 import importlib
 import importlib.util
+import inspect
+import io
 import json
 import os
+import textwrap
+import tokenize
 from collections.abc import Sequence
 
 
@@ -132,3 +141,54 @@ def apply_overrides(config, args: Sequence[str]):
 def to_dict(config) -> dict:
     """A JSON-ready dict of a config (for the work dir and checkpoints)."""
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+@functools.cache
+def field_docs(cls) -> dict[str, str]:
+    """``{field: doc}`` of a config dataclass: the comment ending each field's line ("" if none).
+
+    >>> from jaxnas.apps.classification import SearchConfig
+    >>> field_docs(SearchConfig)["per_device_batch"]
+    'training images per architecture per step'
+    """
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):  # no source (e.g. defined in a REPL): no docs, still usable
+        return {}
+    comments = {tok.start[0]: tok.string.lstrip("#").strip()
+                for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT}
+    body = ast.parse(source).body[0].body
+    return {node.target.id: comments.get(node.end_lineno, "") for node in body
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
+
+
+def describe_config(config, prefix: str = "") -> list[tuple[str, object, str]]:
+    """``(dotted key, value, doc)`` of every leaf field of ``config``, groups flattened in order.
+
+    >>> from jaxnas.apps.configs.search_tiny import get_config
+    >>> describe_config(get_config())[0]
+    ('data.dataset', 'jaxnas_shapes/tiny', 'TFDS name: imagenet2012, or the built-in jaxnas_shapes (/small, /tiny)')
+    """
+    docs = field_docs(type(config))
+    rows = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            rows.extend(describe_config(value, f"{prefix}{f.name}."))
+        else:
+            rows.append((prefix + f.name, value, docs.get(f.name, "")))
+    return rows
+
+
+def format_config(config, docs: bool = False) -> str:
+    """One ``KEY=VALUE`` line per field (usable as ``--config.KEY=VALUE``), with docs if asked.
+
+    >>> from jaxnas.apps.configs.search_tiny import get_config
+    >>> format_config(get_config()).splitlines()[4]
+    'data.resolution=32'
+    """
+    rows = [(f"{key}={value!r}", doc) for key, value, doc in describe_config(config)]
+    if not docs:
+        return "\n".join(text for text, _ in rows)
+    width = min(max(len(text) for text, _ in rows), 44)
+    return "\n".join(f"  {text:<{width}}  {doc}".rstrip() for text, doc in rows)
