@@ -24,6 +24,7 @@ import importlib.util
 import inspect
 import io
 import json
+import math
 import os
 import textwrap
 import tokenize
@@ -62,11 +63,11 @@ def list_configs() -> list[str]:
 def _parse_value(text: str):
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, RecursionError, MemoryError):  # e.g. 5000 digits, deep nesting
         return text  # a bare word: a string
 
 
-def override(config, key: str, text: str):
+def override(config, key: str, text: str, _path: str | None = None):
     """Returns ``config`` with the dotted field ``key`` set to the literal ``text``.
 
     >>> from jaxnas.apps.configs.search_tiny import get_config
@@ -77,37 +78,57 @@ def override(config, key: str, text: str):
     ...
     ValueError: unknown config key 'stpes'; did you mean: steps, space?
     """
+    path = key if _path is None else _path  # the whole dotted key, for messages
     head, _, rest = key.partition(".")
     names = [f.name for f in dataclasses.fields(config)]
     if head not in names:
         close = difflib.get_close_matches(head, names, n=3)
         hint = f"did you mean: {', '.join(close)}?" if close else f"known keys: {', '.join(names)}"
-        raise ValueError(f"unknown config key {key!r}; {hint}")
+        raise ValueError(f"unknown config key {path!r}; {hint}")
     old = getattr(config, head)
     if rest:
         if not dataclasses.is_dataclass(old):
-            raise ValueError(f"config key {head!r} is not a group; cannot set {key!r}")
-        return dataclasses.replace(config, **{head: override(old, rest, text)})
+            raise ValueError(f"config key {head!r} is not a group; cannot set {path!r}")
+        return dataclasses.replace(config, **{head: override(old, rest, text, path)})
+    if dataclasses.is_dataclass(old):
+        inner = ", ".join(f"{path}.{f.name}" for f in dataclasses.fields(old))
+        raise ValueError(f"config key {path!r} is a group of keys; set one of them: {inner}")
     value = _parse_value(text)
     declared = str(next(f.type for f in dataclasses.fields(config) if f.name == head))
-    return dataclasses.replace(config, **{head: _check_type(key, declared, old, value, text)})
+    return dataclasses.replace(config, **{head: _check_type(path, declared, old, value, text)})
 
 
 _KINDS = {"str": "", "float": 0.0, "int": 0, "bool": False, "tuple": ()}
 
 
+def _declared_kind(declared: str) -> tuple[str, bool]:
+    """``(kind, optional)`` of a field's declared type: ``"float | None"`` -> ``("float", True)``."""
+    text = declared.replace(" ", "")
+    if text.startswith("Optional[") and text.endswith("]"):
+        return text[len("Optional["):-1], True
+    parts = text.split("|")
+    if len(parts) == 2 and "None" in parts:
+        return next(p for p in parts if p != "None"), True
+    return text, False
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _check_type(key: str, declared: str, old, value, text: str):
     """``value`` if it fits the field's declared type (``object`` fields take any literal)."""
-    if declared in ("object", "Any"):
+    kind, optional = _declared_kind(declared)
+    if kind in ("object", "Any"):
         return value
-    if declared.startswith("Optional["):
-        if value is None:
-            return value
-        declared = declared[len("Optional["):-1]
-    if declared in _KINDS:
-        old = _KINDS[declared] if old is None else old
+    if optional and value is None:
+        return value
+    if kind in _KINDS and not isinstance(old, type(_KINDS[kind])):
+        old = _KINDS[kind]  # e.g. a None default: the declared kind decides
     if old is None:
         return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise TypeError(f"--config.{key}={text}: expected a finite number")
     if isinstance(old, bool):
         if not isinstance(value, bool):
             raise TypeError(f"--config.{key}={text}: expected True or False")
@@ -116,11 +137,13 @@ def _check_type(key: str, declared: str, old, value, text: str):
         return float(value)
     if isinstance(old, tuple) and isinstance(value, list):
         value = tuple(value)
-    if isinstance(old, (int, float, str, tuple)) and not isinstance(value, type(old)):
+    if isinstance(old, (int, float, str, tuple)) and (not isinstance(value, type(old)) or isinstance(value, bool)):
         # Fields meant to take several kinds (e.g. target: ms or a reference name) are typed object in
         # the dataclass; everything else must keep its kind.
-        raise TypeError(f"--config.{key}={text}: expected a {type(old).__name__} like {old!r}, "
-                        f"got {type(value).__name__}")
+        expected = f"a {type(old).__name__}" + (" or None" if optional else "")
+        raise TypeError(f"--config.{key}={text}: expected {expected} like {old!r}, got {type(value).__name__}")
+    if isinstance(old, tuple) and old and all(map(_is_number, old)) and not all(map(_is_number, value)):
+        raise TypeError(f"--config.{key}={text}: expected a tuple of numbers like {old!r}")
     return value
 
 
