@@ -3,7 +3,8 @@
 The reducing kernels (depthwise and 1x1 weight gradients, batch-norm statistics and
 backward) sum partial results over a fixed grid of row slices (bit-identical results for
 any thread count); this measures what that costs. Each case is one jitted FFI call, timed
-as the median of ``--reps`` calls after one warm-up call.
+as the median of ``--reps`` calls after one warm-up call: wall time, and the process's CPU
+time (all threads; less sensitive than wall time to other jobs on a shared machine).
 
     python benchmarks/kernel_reductions.py [--batch 16] [--reps 30] [--json]
 """
@@ -60,19 +61,20 @@ def main() -> None:
     args = parser.parse_args()
     if not _cpu_kernel.available():
         raise SystemExit(f"the C++ kernels are unavailable: {_cpu_kernel.unavailable_reason()}")
-    results = {}
+    wall, cpu = {}, {}
     for name, thunk in _cases(args.batch):
         jax.block_until_ready(thunk())
-        times = []
+        walls, cpus = [], []
         for _ in range(args.reps):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             jax.block_until_ready(thunk())
-            times.append(time.perf_counter() - start)
-        results[name] = statistics.median(times) * 1e3
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - start_cpu)
+        wall[name], cpu[name] = statistics.median(walls) * 1e3, statistics.median(cpus) * 1e3
         if not args.json:
-            print(f"{name:45s} {results[name]:8.3f} ms")
+            print(f"{name:45s} {wall[name]:8.3f} ms wall {cpu[name]:8.3f} ms CPU")
     if args.json:
-        print(json.dumps({"batch": args.batch, "median_ms": results}))
+        print(json.dumps({"batch": args.batch, "median_ms": wall, "median_cpu_ms": cpu}))
 
 
 if __name__ == "__main__":

@@ -127,20 +127,20 @@ inline int64_t FixedSlices(int64_t items, int64_t min_per_slice) {
 // First item of slice s of `slices` over `items` (slices differ in size by at most one item).
 inline int64_t SliceBegin(int64_t s, int64_t slices, int64_t items) { return s * items / slices; }
 
-// Sums body(first, end, partial) over items [0, items) cut into FixedSlices(items,
-// min_per_slice) ranges, each range into its own zeroed partial of `size` floats (range 0
-// straight into `out`), then adds the partials into `out` in range order: no two threads write
-// one buffer, and the result depends neither on which thread ran which range nor on how many
-// threads there are.
+// Sums body(first, end, partial, part) over items [0, items) cut into `slices` ranges, each range
+// into its own zeroed partial of `size` floats (range 0 straight into `out`), then adds the
+// partials into `out` in range order: no two threads write one buffer, and the result depends
+// neither on which thread ran which range nor on how many threads there are. Each range is
+// `parts` tasks (part = 0..parts-1) that must write disjoint elements of the partial.
 template <typename Body>
-void SumOverSlices(ffi::ThreadPool& pool, int64_t items, int64_t min_per_slice, int64_t size, float* out,
-                   const Body& body) {
-  const int64_t slices = FixedSlices(items, min_per_slice);
+void SumOverSlices(ffi::ThreadPool& pool, int64_t items, int64_t slices, int64_t size, float* out,
+                   const Body& body, int64_t parts = 1) {
   std::memset(out, 0, size * sizeof(float));
   std::vector<float> partial((slices - 1) * size, 0.0f);
-  ParallelRows(pool, slices, 1, [&](int64_t s) {
+  ParallelRows(pool, slices * parts, 1, [&](int64_t task) {
+    const int64_t s = task / parts;
     body(SliceBegin(s, slices, items), SliceBegin(s + 1, slices, items),
-         s == 0 ? out : partial.data() + (s - 1) * size);
+         s == 0 ? out : partial.data() + (s - 1) * size, task % parts);
   });
   for (int64_t s = 1; s < slices; ++s) {
     const float* src = partial.data() + (s - 1) * size;
@@ -359,8 +359,8 @@ ffi::Error WeightGrad(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffer
   if (auto e = CheckGeometry(g); e.failure()) return e;
   const float *xp = x.typed_data(), *gp = dy.typed_data();
   // At least 4 output rows per slice: each slice's partial (K*K*C floats) is small next to its work.
-  SumOverSlices(pool, g.b * g.ho, 4, g.k * g.k * g.c,
-                dw->typed_data(), [&](int64_t first, int64_t end, float* partial) {
+  SumOverSlices(pool, g.b * g.ho, FixedSlices(g.b * g.ho, 4), g.k * g.k * g.c,
+                dw->typed_data(), [&](int64_t first, int64_t end, float* partial, int64_t) {
                   for (int64_t row = first; row < end; ++row) WeightGradRow(g, xp, gp, partial, row);
                 });
   return ffi::Error::Success();
@@ -430,12 +430,12 @@ inline void OuterColumn(const float* a, const float* b, float* c, int64_t rows, 
   }
 }
 
-// c[M, N] += a[rows, M]^T b[rows, N].
-void OuterBlock(const float* a, const float* b, float* c, int64_t rows, int64_t m, int64_t n) {
+// c[M, :cols] += a[rows, M]^T b[rows, :cols] (b and c have rows of n floats).
+void OuterBlock(const float* a, const float* b, float* c, int64_t rows, int64_t m, int64_t n, int64_t cols) {
   int64_t j = 0;
-  for (; j + 16 <= n; j += 16) OuterColumn<2>(a, b + j, c + j, rows, m, n);
-  for (; j + 8 <= n; j += 8) OuterColumn<1>(a, b + j, c + j, rows, m, n);
-  for (; j < n; ++j)  // fewer than 8 columns left
+  for (; j + 16 <= cols; j += 16) OuterColumn<2>(a, b + j, c + j, rows, m, n);
+  for (; j + 8 <= cols; j += 8) OuterColumn<1>(a, b + j, c + j, rows, m, n);
+  for (; j < cols; ++j)  // fewer than 8 columns left
     for (int64_t k = 0; k < rows; ++k)
       for (int64_t i = 0; i < m; ++i) c[i * n + j] += a[k * m + i] * b[k * n + j];
 }
@@ -449,15 +449,21 @@ ffi::Error PointwiseWeightGrad(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ff
     return ffi::Error::InvalidArgument("jaxnas pointwise weight grad: x and dy must have the same rows");
   }
   const float *xp = x.typed_data(), *gp = dy.typed_data();
-  // At least 2 row blocks (256 rows) per slice: a slice's partial (M*N floats) costs at most
-  // 1/256 of its multiply-adds to zero and to add in.
-  SumOverSlices(pool, (rows + kRowBlock - 1) / kRowBlock, 2, m * n,
-                dw->typed_data(), [&](int64_t first, int64_t end, float* c) {
+  // Row slices of at least 8 blocks (1024 rows): a slice's partial (M*N floats) costs at most
+  // 1/1024 of its multiply-adds to zero and add in. Few slices (few rows: late, wide layers)
+  // also split the columns into tiles of 16, which need no partials: each element of dw is still
+  // summed over the same rows in the same order, whatever the tiles or threads.
+  const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  const int64_t slices = FixedSlices(blocks, 8), tiles = slices < 4 ? (n + 15) / 16 : 1;
+  const int64_t tile = tiles == 1 ? n : 16;
+  SumOverSlices(pool, blocks, slices, m * n, dw->typed_data(),
+                [&](int64_t first, int64_t end, float* c, int64_t part) {
+                  const int64_t j0 = part * tile, cols = std::min(n - j0, tile);
                   for (int64_t blk = first; blk < end; ++blk) {
                     const int64_t k0 = blk * kRowBlock, k1 = std::min(rows, k0 + kRowBlock);
-                    OuterBlock(xp + k0 * m, gp + k0 * n, c, k1 - k0, m, n);
+                    OuterBlock(xp + k0 * m, gp + k0 * n + j0, c + j0, k1 - k0, m, n, cols);
                   }
-                });
+                }, tiles);
   return ffi::Error::Success();
 }
 
