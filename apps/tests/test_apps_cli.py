@@ -91,6 +91,8 @@ def test_every_config_field_has_a_doc():
     missing = [f"{c.__name__}.{f.name}" for c in classes for f in dataclasses.fields(c)
                if not dataclasses.is_dataclass(f.default) and not field_docs(c).get(f.name)]
     assert not missing, missing
+    rst = [doc for c in classes for doc in field_docs(c).values() if "``" in doc or ":func:" in doc]
+    assert not rst, rst  # --help is plain text
 
 
 def test_print_config_shows_the_config_as_it_will_run(capsys):

@@ -37,7 +37,7 @@ class OptimConfig:
     warmup_fraction: float = 0.025        # share of the steps of linear learning-rate warm-up
     rmsprop_decay: float = 0.9           # RMSProp's decay of the squared-gradient average
     rmsprop_momentum: float = 0.9        # RMSProp's momentum
-    rmsprop_eps: float = 0.1             # inside the square root (TF); the TuNAS code used 1.0
+    rmsprop_eps: float = 0.1             # RMSProp epsilon, inside the square root (TF); the TuNAS code used 1.0
     weight_decay: float = 4e-5           # L2 on conv kernels only
 
 
@@ -102,16 +102,16 @@ class TrainConfig:
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
     space: str = "proxylessnas"          # search space name (jaxnas-space list)
-    arch: str = ""                       # index string (``0:1:...``); "" for fixed spaces
+    arch: str = ""                       # architecture index string (0:1:...); "" for fixed spaces
     epochs: float = 360.0                # training epochs (ignored when steps > 0)
-    steps: int = 0                       # > 0 overrides epochs
+    steps: int = 0                       # training steps; > 0 overrides epochs
     per_device_batch: int = 128          # training images per device per step
     label_smoothing: float = 0.1         # label smoothing of the cross-entropy
-    dropout: float | None = None      # None = the paper's rule (0 at <= 90 epochs, else 0.15 / 0.25)
+    dropout: float | None = None        # classifier dropout; None = the paper's rule (0 <= 90 epochs, else 0.15/0.25)
     bn_momentum: float = 0.99            # batch norm moving-average momentum
     bn_eps: float = 1e-3                 # batch norm epsilon
-    eval_split: str = "validation"       # or "test"
-    eval_every: int = 0                  # steps; 0 = only at the end
+    eval_split: str = "validation"       # evaluation split: "validation" (held-out train) or "test"
+    eval_every: int = 0                  # steps between evaluations; 0 = only at the end
     seed: int = 0                        # random seed (weights, data order)
     log_every: int = 100                 # steps between rows of metrics.jsonl
     checkpoint_every: int = 1000         # steps between checkpoints

@@ -111,13 +111,13 @@ class DetectionTrainConfig:
     data: DetectionDataConfig = DetectionDataConfig()
     optim: SGDConfig = SGDConfig()
     space: str = "mobilenet_v3_like"     # backbone search space name (jaxnas-space list)
-    arch: str = ""                       # index string (``0:1:...``); "" for fixed spaces
+    arch: str = ""                       # architecture index string (0:1:...); "" for fixed spaces
     steps: int = 50_000                  # training steps
     per_device_batch: int = 32           # training images per device per step
     bn_momentum: float = 0.97            # backbone and head (TF Object Detection API SSDLite)
     bn_eps: float = 1e-3                 # batch norm epsilon
     eval_split: str = "test"             # "test" (COCO val2017) or "validation" (held-out train)
-    eval_every: int = 0                  # steps; 0 = only at the end
+    eval_every: int = 0                  # steps between evaluations; 0 = only at the end
     seed: int = 0                        # random seed (weights, data order)
     log_every: int = 100                 # steps between rows of metrics.jsonl
     checkpoint_every: int = 1000         # steps between checkpoints
