@@ -60,3 +60,59 @@ def test_tiny_search_writes_every_output_and_refuses_to_overwrite(tmp_path, data
     # A second run into the same work dir must not silently overwrite it.
     assert _search(tmp_path, data_dir) == 2
     assert "pass --resume" in capsys.readouterr().err
+
+
+def test_help_lists_the_config_keys_in_plain_text(capsys):
+    from jaxnas.apps._config import describe_config, load_config
+    assert run("search", ["classification", "--config", "search_shapes", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "``" not in out and ":func:" not in out  # no reStructuredText
+    assert "--config.KEY=VALUE" in out and "--print-config" in out
+    lines = out.splitlines()
+    for key, value, doc in describe_config(load_config("search_shapes")):
+        line = next((ln for ln in lines if ln.strip().startswith(f"{key}={value!r}")), None)
+        assert line is not None, key
+        assert doc and line.rstrip().endswith(doc), key
+
+
+def test_help_without_a_task_and_with_a_bad_config(capsys):
+    assert run("train", ["--help"]) == 0
+    assert "jaxnas-train classification --help" in capsys.readouterr().out
+    assert run("train", ["classification", "--config", "nope", "--help"]) == 2
+    assert "unknown config 'nope'" in capsys.readouterr().err
+
+
+def test_every_config_field_has_a_doc():
+    import dataclasses
+
+    from jaxnas.apps._config import field_docs
+    from jaxnas.apps.classification import _configs as classification
+    from jaxnas.apps.detection import _configs as detection
+    classes = [c for m in (classification, detection) for c in vars(m).values()
+               if dataclasses.is_dataclass(c) and isinstance(c, type)]
+    assert len(classes) >= 9
+    missing = [f"{c.__name__}.{f.name}" for c in classes for f in dataclasses.fields(c)
+               if not dataclasses.is_dataclass(f.default) and not field_docs(c).get(f.name)]
+    assert not missing, missing
+    rst = [doc for c in classes for doc in field_docs(c).values() if "``" in doc or ":func:" in doc]
+    assert not rst, rst  # --help is plain text
+
+
+def test_print_config_shows_the_config_as_it_will_run(capsys):
+    from jaxnas.apps._config import apply_overrides, load_config
+    args = ["classification", "--print-config", "--space", "proxylessnas_nano", "--arch", "0:1:0",
+            "--config.steps=3", "--config.data.resolution=48"]
+    assert run("train", args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert {"steps=3", "data.resolution=48", "space='proxylessnas_nano'", "arch='0:1:0'"} <= set(lines)
+    # Each line is a valid override: they rebuild the same config from the defaults.
+    want = apply_overrides(load_config("train_shapes"),
+                           ["space=proxylessnas_nano", "arch='0:1:0'", "steps=3", "data.resolution=48"])
+    assert apply_overrides(load_config("train_shapes"), lines) == want
+    assert run("train", [*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"]["resolution"] == 48
+
+
+def test_running_without_a_workdir_is_one_error_line(capsys):
+    assert run("search", ["classification", "--config.steps=2"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --workdir is required: the folder jaxnas-search writes to"

@@ -1,4 +1,4 @@
-"""The search loop's mechanics with a toy network: resume after SIGKILL, 8 devices = 1, two processes."""
+"""The search loop's mechanics: resume after SIGKILL (toy network and real supernet), 8 devices = 1, two processes."""
 
 import json
 import os
@@ -35,23 +35,61 @@ def _metrics(workdir):
     return [{k: v for k, v in row.items() if k not in TIMING} for row in read_metrics(str(workdir))]
 
 
-def test_resume_after_sigkill_is_bit_exact(tmp_path, data_dir):
-    steps = ["--toy", "--config.steps=24", "--config.log_every=2", "--config.checkpoint_every=4"]
-    full = _run(tmp_path / "full", data_dir, *steps)
-    work = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, SCRIPT, str(work), data_dir, *steps, "--sleep", "0.3"],
-                            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _checkpoint(workdir, step):
+    """The saved state of ``step`` as ``{path: numpy array}`` (read without a target tree)."""
+    import jax
+    import orbax.checkpoint as ocp
+    manager = ocp.CheckpointManager(str(workdir / "checkpoints"), item_names=("state", "meta"))
+    state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
+    manager.close()
+    return {jax.tree_util.keystr(p): np.asarray(x) for p, x in jax.tree_util.tree_flatten_with_path(state)[0]}
+
+
+def _kill_after_checkpoint(work, data_dir, flags, step, env=None):
+    """Starts a search, SIGKILLs it once checkpoint ``step`` is complete, checks it did not finish."""
+    proc = subprocess.Popen([sys.executable, SCRIPT, str(work), data_dir, *flags], env=env or _env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
-    while time.time() < deadline and not (work / "checkpoints" / "8").exists():
+    while time.time() < deadline and not (work / "checkpoints" / str(step)).exists() and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert not (work / "result.json").exists()
+
+
+def test_resume_after_sigkill_is_bit_exact(tmp_path, data_dir):
+    steps = ["--toy", "--config.steps=24", "--config.log_every=2", "--config.checkpoint_every=4"]
+    full = _run(tmp_path / "full", data_dir, *steps)
+    work = tmp_path / "killed"
+    _kill_after_checkpoint(work, data_dir, [*steps, "--sleep", "0.3"], 8)
     resumed = _run(work, data_dir, *steps, "--resume")
     assert resumed["arch"] == full["arch"]
     assert resumed["one_shot_accuracy"] == full["one_shot_accuracy"]
     assert _metrics(work) == _metrics(tmp_path / "full")
+
+
+def test_supernet_resume_after_sigkill_is_bit_exact_on_other_thread_counts(tmp_path, data_dir):
+    """The real supernet (C++ kernels included), killed after step 2 of 6 and resumed.
+
+    The uninterrupted run, the killed run and the resumed one each get another size of XLA's
+    intra-op thread pool (``NPROC``): the kernels' reductions must not depend on it. A shared
+    persistent compilation cache keeps the three compiles to one (test time).
+    """
+    steps = ["--config.steps=6", "--config.log_every=1", "--config.checkpoint_every=2"]
+    cache = dict(JAX_COMPILATION_CACHE_DIR=tmp_path / "xla_cache", JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0)
+    full = _run(tmp_path / "full", data_dir, *steps, NPROC=2, **cache)
+    work = tmp_path / "killed"
+    _kill_after_checkpoint(work, data_dir, [*steps, "--sleep", "0.5"], 2, env=_env(NPROC=1, **cache))
+    assert not (work / "checkpoints" / "6").exists()
+    resumed = _run(work, data_dir, *steps, "--resume", NPROC=3, **cache)
+    assert resumed["arch"] == full["arch"]
+    assert resumed["one_shot_accuracy"] == full["one_shot_accuracy"]
+    assert len(_metrics(work)) == 6 and _metrics(work) == _metrics(tmp_path / "full")
+    want, got = _checkpoint(tmp_path / "full", 6), _checkpoint(work, 6)
+    assert want.keys() == got.keys()
+    for path in want:
+        np.testing.assert_array_equal(got[path], want[path], err_msg=path)
 
 
 def test_eight_devices_equal_one_device(tmp_path, data_dir):

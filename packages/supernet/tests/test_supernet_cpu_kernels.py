@@ -1,5 +1,9 @@
 """The C++ CPU kernels (1x1 weight gradient, KxK patches conv, fused BN) against the jnp forms."""
 
+import os
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -70,3 +74,34 @@ def test_other_dtypes_and_activations_take_the_jnp_form():
     z = jax.random.normal(jax.random.PRNGKey(4), (2, 3, 3, 4))
     np.testing.assert_allclose(bn_act(z, jnp.ones(4), jnp.zeros(4), 1.0, "sigmoid", 1e-3, "kernel"),
                                bn_act_reference(z, jnp.ones(4), jnp.zeros(4), 1.0, "sigmoid", 1e-3), rtol=1e-6)
+
+
+# Gradients through every reducing kernel (depthwise and 1x1 weight gradients, BN statistics and
+# backward), at sizes cut into many slices; prints a digest of every result's bytes.
+_DIGEST_SCRIPT = """
+import hashlib, jax, jax.numpy as jnp
+from jaxnas.supernet._batchnorm import bn_act
+from jaxnas.supernet._depthwise import depthwise_conv
+from jaxnas.supernet._pointwise import pointwise_conv
+k = jax.random.split(jax.random.PRNGKey(0), 4)
+x = jax.random.normal(k[0], (8, 24, 24, 40))
+dw, pw = jax.random.normal(k[1], (5, 5, 40)), jax.random.normal(k[2], (40, 24))
+s = jax.random.normal(k[3], (24,))
+def f(x, dw, pw, s):
+    h = pointwise_conv(depthwise_conv(x, dw, 1, "kernel"), pw, "kernel")
+    return jnp.sum(jnp.sin(bn_act(h, s, s, jnp.ones_like(s), "relu6", 1e-3, "kernel")))
+out = jax.jit(jax.value_and_grad(f, (0, 1, 2, 3)))(x, dw, pw, s)
+print("DIGEST", hashlib.sha256(b"".join(a.tobytes() for a in jax.tree_util.tree_leaves(out))).hexdigest())
+"""
+
+
+def test_kernel_results_do_not_depend_on_the_thread_count():
+    """XLA's intra-op pool (the kernels' threads) has NPROC threads: 1 and 3 give the same bits."""
+    digests = set()
+    for threads in (1, 3):
+        env = dict(os.environ, NPROC=str(threads), JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
+        out = subprocess.run([sys.executable, "-c", _DIGEST_SCRIPT], env=env, capture_output=True, text=True,
+                             timeout=300, check=False)
+        assert out.returncode == 0, out.stderr[-3000:]
+        digests.add(next(line for line in out.stdout.splitlines() if line.startswith("DIGEST")))
+    assert len(digests) == 1, digests

@@ -97,10 +97,12 @@ class Checkpointer:
                                   f"{str(err).splitlines()[0] if str(err) else ''}); delete that step "
                                   f"directory to fall back to an older one, or start a fresh work dir") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise CheckpointError(f"{where} is not a jaxnas checkpoint (format {meta.get('format')!r})")
+            found = f"format {meta.get('format')!r}" if isinstance(meta, dict) else f"meta data {type(meta).__name__}"
+            raise CheckpointError(f"{where} is not a jaxnas checkpoint ({found})")
         wanted = fingerprint(target)
         if meta.get("fingerprint") != wanted:
-            saved = meta.get("fingerprint") or []
+            saved = meta.get("fingerprint")
+            saved = saved if isinstance(saved, list) else []  # a damaged one: no leaves to compare
             diff = next((f"saved {a!r} vs expected {b!r}" for a, b in zip(saved, wanted) if a != b),
                         f"{len(saved)} saved leaves vs {len(wanted)} expected")
             raise CheckpointError(f"{where} does not match this network/state ({diff}); it was written by a "

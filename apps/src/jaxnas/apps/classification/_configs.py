@@ -18,15 +18,15 @@ COSTS = ("latency", "macs")
 class DataConfig:
     """Dataset and preprocessing."""
 
-    dataset: str = "imagenet2012"
-    data_dir: str | None = None
+    dataset: str = "imagenet2012"        # TFDS name: imagenet2012, or the built-in jaxnas_shapes (/small, /tiny)
+    data_dir: str | None = None          # TFDS data folder; None = TFDS's default (~/tensorflow_datasets)
     holdout_fraction: float = 0.1        # validation share of train (not ImageNet: fixed 50,046)
     cache: bool = False                  # keep decoded examples in memory (small datasets)
-    resolution: int = 224
-    min_crop_area: float = 0.08
-    crop_fraction: float = 0.875
-    mean: tuple = IMAGENET_MEAN
-    std: tuple = IMAGENET_STD
+    resolution: int = 224                # image side in pixels
+    min_crop_area: float = 0.08          # smallest random-crop area (share of the image) in training
+    crop_fraction: float = 0.875         # centre-crop share of the shorter side in evaluation
+    mean: tuple = IMAGENET_MEAN          # per-channel mean subtracted (RGB, 0-255 pixel scale)
+    std: tuple = IMAGENET_STD            # per-channel standard deviation divided by
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,10 +34,10 @@ class OptimConfig:
     """Shared / stand-alone weights: RMSProp, linear warm-up then cosine decay to 0."""
 
     lr_per_256: float = 0.165            # peak rate per 256 images (2.64 at 4096)
-    warmup_fraction: float = 0.025
-    rmsprop_decay: float = 0.9
-    rmsprop_momentum: float = 0.9
-    rmsprop_eps: float = 0.1             # inside the square root (TF); the TuNAS code used 1.0
+    warmup_fraction: float = 0.025        # share of the steps of linear learning-rate warm-up
+    rmsprop_decay: float = 0.9           # RMSProp's decay of the squared-gradient average
+    rmsprop_momentum: float = 0.9        # RMSProp's momentum
+    rmsprop_eps: float = 0.1             # RMSProp epsilon, inside the square root (TF); the TuNAS code used 1.0
     weight_decay: float = 4e-5           # L2 on conv kernels only
 
 
@@ -47,31 +47,31 @@ class SearchConfig:
 
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
-    space: str = "proxylessnas"
-    steps: int = 90_000
+    space: str = "proxylessnas"          # search space name (jaxnas-space list)
+    steps: int = 90_000                  # training steps
     per_device_batch: int = 128          # training images per architecture per step
     archs_per_step: int = 0              # architectures per step; 0 = one per device
     validation_multiplier: int = 4       # reward batch = 4 x training batch
     # Controller (DESIGN.md section 5).
-    reward: str = "absolute"
-    reward_beta: float = -0.10
-    controller_lr_per_256: float = 3e-4
-    controller_schedule: str = "exponential"
-    controller_delay_fraction: float = 0.25
-    entropy_weight: float = 0.0
-    baseline_momentum: float = 0.95
+    reward: str = "absolute"             # absolute, mnas_soft or mnas_hard (TuNAS's reward functions)
+    reward_beta: float = -0.10           # beta of the cost term: Q + beta |c/c0 - 1| (absolute), Q (c/c0)^beta (mnas)
+    controller_lr_per_256: float = 3e-4  # controller (Adam) rate per 256 training images of a step (scaled linearly)
+    controller_schedule: str = "exponential"  # controller rate over the steps: exponential or constant
+    controller_delay_fraction: float = 0.25  # share of the steps before the controller starts learning
+    entropy_weight: float = 0.0          # entropy bonus of the controller's loss
+    baseline_momentum: float = 0.95      # moving average of the reward that REINFORCE subtracts
     # Cost: a jaxnas-latency table (ms) or MACs (millions) when latency_table is None.
-    latency_table: str | None = None
+    latency_table: str | None = None     # jaxnas-latency table JSON (cost in ms); None = MACs (millions)
     target: object = 84.0                # cost units, or a reference network name: "proxylessnas_mobile"
     # Supernet.
     warmup_fraction: float = 0.25        # op and filter warmup, probability 1 -> 0
-    op_warmup: bool = True
-    filter_warmup: bool = True
-    remat: bool = True
+    op_warmup: bool = True               # op warmup: every op on with a probability falling 1 -> 0
+    filter_warmup: bool = True           # filter warmup: every filter on with a probability falling 1 -> 0
+    remat: bool = True                   # rematerialise the supernet's activations (memory for time)
     # Book-keeping.
-    seed: int = 0
-    log_every: int = 100
-    checkpoint_every: int = 1000
+    seed: int = 0                        # random seed (weights, data order, sampled architectures)
+    log_every: int = 100                 # steps between rows of metrics.jsonl
+    checkpoint_every: int = 1000         # steps between checkpoints (a multiple of log_every)
     eval_batches: int = 0                # final one-shot eval batches of the argmax (0 = whole split)
     plots: bool = True                   # PNG plots at the end
 
@@ -101,21 +101,21 @@ class TrainConfig:
 
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
-    space: str = "proxylessnas"
-    arch: str = ""                       # index string (``0:1:...``); "" for fixed spaces
-    epochs: float = 360.0
-    steps: int = 0                       # > 0 overrides epochs
-    per_device_batch: int = 128
-    label_smoothing: float = 0.1
-    dropout: float | None = None      # None = the paper's rule (0 at <= 90 epochs, else 0.15 / 0.25)
-    bn_momentum: float = 0.99
-    bn_eps: float = 1e-3
-    eval_split: str = "validation"       # or "test"
-    eval_every: int = 0                  # steps; 0 = only at the end
-    seed: int = 0
-    log_every: int = 100
-    checkpoint_every: int = 1000
-    export_tflite: bool = True
+    space: str = "proxylessnas"          # search space name (jaxnas-space list)
+    arch: str = ""                       # architecture index string (0:1:...); "" for fixed spaces
+    epochs: float = 360.0                # training epochs (ignored when steps > 0)
+    steps: int = 0                       # training steps; > 0 overrides epochs
+    per_device_batch: int = 128          # training images per device per step
+    label_smoothing: float = 0.1         # label smoothing of the cross-entropy
+    dropout: float | None = None        # classifier dropout; None = the paper's rule (0 <= 90 epochs, else 0.15/0.25)
+    bn_momentum: float = 0.99            # batch norm moving-average momentum
+    bn_eps: float = 1e-3                 # batch norm epsilon
+    eval_split: str = "validation"       # evaluation split: "validation" (held-out train) or "test"
+    eval_every: int = 0                  # steps between evaluations; 0 = only at the end
+    seed: int = 0                        # random seed (weights, data order)
+    log_every: int = 100                 # steps between rows of metrics.jsonl
+    checkpoint_every: int = 1000         # steps between checkpoints
+    export_tflite: bool = True           # export the trained network as a .tflite file
 
     def validate(self):
         _positive(self, "per_device_batch", "log_every", "checkpoint_every")
@@ -135,12 +135,12 @@ class RandomConfig:
     """Random-search baseline (``jaxnas-random classification``)."""
 
     train: TrainConfig = TrainConfig()
-    num_archs: int = 10
-    latency_table: str | None = None
-    target: object = 84.0
+    num_archs: int = 10                  # architectures sampled and trained
+    latency_table: str | None = None     # jaxnas-latency table JSON (cost in ms); None = MACs (millions)
+    target: object = 84.0                # cost units, or a reference network name
     window: float = 1.0                  # keep archs with |cost - target| <= window (83-85 ms for 84)
     max_samples: int = 1_000_000         # give up after this many uniform samples
-    seed: int = 0
+    seed: int = 0                        # random seed of the sampling
 
     def validate(self):
         _positive(self, "num_archs", "max_samples")

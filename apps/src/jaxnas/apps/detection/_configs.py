@@ -23,15 +23,15 @@ class DetectionDataConfig:
     """Detection dataset and SSD preprocessing."""
 
     dataset: str = "coco/2017"           # or the built-in "jaxnas_shapes_detection" ("/320", "/tiny")
-    data_dir: str | None = None
+    data_dir: str | None = None          # TFDS data folder; None = TFDS's default (~/tensorflow_datasets)
     holdout_fraction: float = 0.1        # share of train held out for the search reward
     cache: bool = False                  # keep decoded examples in memory (small datasets)
-    resolution: int = 320
+    resolution: int = 320                # image side in pixels
     max_boxes: int = 100                 # ground-truth slots per image
     crop_probability: float = 0.625      # SSD random crop rate
     extra_depths: tuple = (512, 256, 256, 128)  # SSDLite extra layers after C5 (fewer for small images)
-    mean: tuple = IMAGENET_MEAN
-    std: tuple = IMAGENET_STD
+    mean: tuple = IMAGENET_MEAN          # per-channel mean subtracted (RGB, 0-255 pixel scale)
+    std: tuple = IMAGENET_STD            # per-channel standard deviation divided by
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +40,7 @@ class SGDConfig:
 
     lr_per_1024: float = 4.0             # peak rate at a global batch of 1024 (scaled linearly)
     warmup_fraction: float = 0.1         # 5K of 50K steps
-    momentum: float = 0.9
+    momentum: float = 0.9                # SGD momentum
     weight_decay: float = 4e-5           # L2 on conv kernels only
     clip_norm: float = 0.0               # global gradient-norm clipping; 0 = off (the paper: off)
 
@@ -51,38 +51,38 @@ class DetectionSearchConfig:
 
     data: DetectionDataConfig = DetectionDataConfig()
     optim: SGDConfig = SGDConfig()
-    space: str = "mobilenet_v3_like"
-    steps: int = 50_000
+    space: str = "mobilenet_v3_like"     # backbone search space name (jaxnas-space list)
+    steps: int = 50_000                  # training steps
     per_device_batch: int = 32           # training images per architecture per step
     archs_per_step: int = 0              # 0 = one per device
     validation_multiplier: int = 1       # reward batch = this x training batch
     # Controller (the classification settings, base rate 5e-3: paper appendix E.3).
-    reward: str = "absolute"
-    reward_beta: float = -0.10
+    reward: str = "absolute"             # absolute, mnas_soft or mnas_hard (TuNAS's reward functions)
+    reward_beta: float = -0.10           # beta of the cost term: Q + beta |c/c0 - 1| (absolute), Q (c/c0)^beta (mnas)
     controller_lr: float = 5e-3          # Adam base rate, not scaled with the batch
-    controller_schedule: str = "exponential"
-    controller_delay_fraction: float = 0.25
-    entropy_weight: float = 0.0
-    baseline_momentum: float = 0.95
+    controller_schedule: str = "exponential"  # controller rate over the steps: exponential or constant
+    controller_delay_fraction: float = 0.25  # share of the steps before the controller starts learning
+    entropy_weight: float = 0.0          # entropy bonus of the controller's loss
+    baseline_momentum: float = 0.95      # moving average of the reward that REINFORCE subtracts
     # Cost of backbone + SSDLite head: a jaxnas-latency table built with the head (ms), else MACs (M).
-    latency_table: str | None = None
+    latency_table: str | None = None     # jaxnas-latency table JSON (cost in ms); None = MACs (millions)
     target: object = "mobilenet_v3_large"  # cost units, or a reference network + SSDLite on the same cost
     # Supernet.
-    warmup_fraction: float = 0.25
-    op_warmup: bool = True
-    filter_warmup: bool = True
+    warmup_fraction: float = 0.25         # op and filter warmup, probability 1 -> 0
+    op_warmup: bool = True               # op warmup: every op on with a probability falling 1 -> 0
+    filter_warmup: bool = True           # filter warmup: every filter on with a probability falling 1 -> 0
     # Why a compile-time knob: remat saves activation memory, but on ``detection_micro`` at 128 px
     # (16 images) it made the backbone's gradient 173k StableHLO lines / 72 s of XLA:CPU compile
     # against 18k lines / 19 s without it, and the whole ``search_detection_shapes`` step 79 s trace
     # + 143 s compile against 12 s + 53 s (measured 2026-11-28, load 0.5-2.7); turn it off
     # (``--config.remat=False``) where memory allows, e.g. small CPU runs.
-    remat: bool = True
+    remat: bool = True                   # rematerialise the backbone's activations (see the comment above)
     # Book-keeping.
-    seed: int = 0
-    log_every: int = 100
-    checkpoint_every: int = 1000
+    seed: int = 0                        # random seed (weights, data order, sampled architectures)
+    log_every: int = 100                 # steps between rows of metrics.jsonl
+    checkpoint_every: int = 1000         # steps between checkpoints (a multiple of log_every)
     eval_batches: int = 0                # final one-shot mAP batches of the argmax (0 = whole split)
-    plots: bool = True
+    plots: bool = True                   # write PNG plots at the end
 
     def validate(self):
         _positive(self, "steps", "per_device_batch", "validation_multiplier", "log_every", "checkpoint_every")
@@ -110,17 +110,17 @@ class DetectionTrainConfig:
 
     data: DetectionDataConfig = DetectionDataConfig()
     optim: SGDConfig = SGDConfig()
-    space: str = "mobilenet_v3_like"
-    arch: str = ""                       # index string (``0:1:...``); "" for fixed spaces
-    steps: int = 50_000
-    per_device_batch: int = 32
+    space: str = "mobilenet_v3_like"     # backbone search space name (jaxnas-space list)
+    arch: str = ""                       # architecture index string (0:1:...); "" for fixed spaces
+    steps: int = 50_000                  # training steps
+    per_device_batch: int = 32           # training images per device per step
     bn_momentum: float = 0.97            # backbone and head (TF Object Detection API SSDLite)
-    bn_eps: float = 1e-3
+    bn_eps: float = 1e-3                 # batch norm epsilon
     eval_split: str = "test"             # "test" (COCO val2017) or "validation" (held-out train)
-    eval_every: int = 0                  # steps; 0 = only at the end
-    seed: int = 0
-    log_every: int = 100
-    checkpoint_every: int = 1000
+    eval_every: int = 0                  # steps between evaluations; 0 = only at the end
+    seed: int = 0                        # random seed (weights, data order)
+    log_every: int = 100                 # steps between rows of metrics.jsonl
+    checkpoint_every: int = 1000         # steps between checkpoints
     export_tflite: bool = True           # export/model.tflite (boxes and class scores; NMS left to the caller)
 
     def validate(self):

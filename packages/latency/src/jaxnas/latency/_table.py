@@ -169,10 +169,13 @@ class LatencyTable:
     def from_json(cls, text: str | bytes, path: str | None = None) -> LatencyTable:
         """Parses a table; every failure names the file and how to get a good one."""
         where = f"latency table {path or '(string)'}"
+        if not isinstance(text, (str, bytes, bytearray)):
+            raise ValueError(f"{where}: expected the file's text, got {type(text).__name__}")
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{where}: not valid JSON ({e}); the file is corrupt or truncated, "
+        except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError, > 4300 digits, nesting
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ValueError(f"{where}: not valid JSON ({reason}); the file is corrupt or truncated, "
                              "rebuild it with `jaxnas-latency build`") from None
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             raise ValueError(f"{where}: not a jaxnas-latency table (expected \"schema\": \"{SCHEMA}\")")
@@ -184,10 +187,9 @@ class LatencyTable:
         try:
             entries = {str(k): _timing(v) for k, v in data["entries"].items()}
             cal = data.get("calibration")
-            calibration = None if cal is None else Calibration(float(cal["a"]), float(cal["b"]),
-                                                               int(cal["num_archs"]))
-            return cls(data["provenance"], entries, calibration, path)
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            calibration = None if cal is None else _calibration(cal)
+            return cls(_provenance(data["provenance"]), entries, calibration, path)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
             raise ValueError(f"{where}: malformed content ({type(e).__name__}: {e}); the file is "
                              "corrupt, rebuild it with `jaxnas-latency build`") from None
 
@@ -210,6 +212,41 @@ class LatencyTable:
                                     f"{path}`")
         with open(path, "rb") as f:
             return cls.from_json(f.read(), path)
+
+
+def _number(v, name: str) -> float:
+    """``v`` as a finite float (JSON numbers only: no bools, no strings)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+    return float(v)
+
+
+def _count(v, name: str, low: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+    return v
+
+
+def _provenance(p) -> dict:
+    """Checks the types of the fields keys and commands are rebuilt from (a loaded file's)."""
+    if not isinstance(p, dict):
+        raise TypeError(f"provenance must be an object, got {type(p).__name__}")
+    present = [k for k in REQUIRED_PROVENANCE if k in p]  # missing ones: LatencyTable names them all
+    for name in ("backend", "space", "dtype"):
+        if name in present and (not isinstance(p[name], str) or not p[name]):
+            raise ValueError(f"provenance {name!r} must be a non-empty string, got {p[name]!r}")
+    for name in ("resolution", "num_classes", "batch"):
+        if name in present:
+            _count(p[name], f"provenance {name!r}", 1)
+    extra = p.get("extra_spaces", [])
+    if not isinstance(extra, list) or not all(isinstance(e, str) for e in extra):
+        raise ValueError(f"provenance 'extra_spaces' must be a list of space names, got {extra!r}")
+    return p
+
+
+def _calibration(cal) -> Calibration:
+    return Calibration(_number(cal["a"], "calibration a"), _number(cal["b"], "calibration b"),
+                       _count(cal["num_archs"], "calibration num_archs", 0))
 
 
 def _timing(v) -> Timing:

@@ -116,7 +116,10 @@ def from_block_string(space: Space, text: str) -> np.ndarray:
     Raises:
       ValueError: a token no choice of its slot produces, a width the block
         cannot take, or a wrong number of blocks or tokens.
+      TypeError: ``text`` is not a string.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"block string: expected str, got {type(text).__name__}")
     blocks = [b.split() for b in text.split("|")]
     slots = _blocks_of(space)
     if len(blocks) != len(slots):

@@ -327,6 +327,14 @@ class Space(SpaceSpec):
             values = [int(p) for p in parts]
         except ValueError:
             raise ValueError(f"architecture string: expected integers separated by ':', got {text!r}") from None
+        # Why here: numpy raises OverflowError (not ValueError) on a value past int64. The length
+        # error comes first (as in validate); clipped values then only reach validate's length check.
+        far = next((i for i, v in enumerate(values) if abs(v) > 2**31), None)
+        if far is not None and len(values) == self.num_decisions:
+            d = self.decisions[far]
+            raise ValueError(f"architecture: decision {far} ({d.path}) has value {values[far]}, "
+                             f"allowed range is 0..{d.num_choices - 1}")
+        values = [max(min(v, 2**31), -2**31) for v in values]
         return self.validate(np.array(values, dtype=np.int64))
 
     def format(self, arch) -> str:

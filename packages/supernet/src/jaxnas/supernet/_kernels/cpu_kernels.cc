@@ -17,6 +17,13 @@
 // of rows from one atomic counter; the caller waits only for chunks that have
 // been claimed, so a task that starts late finds nothing to do and the call
 // never waits on a pool that is busy elsewhere (no deadlock under nesting).
+//
+// Reductions (weight gradients, batch-norm sums) are cut into a fixed grid of slices that
+// depends only on the shapes (FixedSlices), never on the thread count, and the slices'
+// partial sums are combined in slice order: the results are bit-identical for any size of
+// the thread pool (1 core or 64, NPROC=1 or 8), which a bit-exact resume on another machine
+// needs. The grid has at most kMaxSlices slices, so at most that many threads share one
+// reduction.
 
 #include <algorithm>
 #include <atomic>
@@ -109,19 +116,31 @@ inline void Put(float* __restrict out, const V8* acc, const float* tail, int64_t
   }
 }
 
-// Sums body(first, end, partial) over items [0, items) cut into `slices` ranges, each range
+constexpr int64_t kMaxSlices = 16;
+
+// How many slices a reduction over `items` is cut into: one per `min_per_slice` items (at
+// least one), at most kMaxSlices. A function of the shapes only (see Threading above).
+inline int64_t FixedSlices(int64_t items, int64_t min_per_slice) {
+  return std::clamp<int64_t>(items / min_per_slice, 1, kMaxSlices);
+}
+
+// First item of slice s of `slices` over `items` (slices differ in size by at most one item).
+inline int64_t SliceBegin(int64_t s, int64_t slices, int64_t items) { return s * items / slices; }
+
+// Sums body(first, end, partial, part) over items [0, items) cut into `slices` ranges, each range
 // into its own zeroed partial of `size` floats (range 0 straight into `out`), then adds the
-// partials into `out` in range order: no two threads write one buffer, and the result does not
-// depend on which thread ran which range.
+// partials into `out` in range order: no two threads write one buffer, and the result depends
+// neither on which thread ran which range nor on how many threads there are. Each range is
+// `parts` tasks (part = 0..parts-1) that must write disjoint elements of the partial.
 template <typename Body>
 void SumOverSlices(ffi::ThreadPool& pool, int64_t items, int64_t slices, int64_t size, float* out,
-                   const Body& body) {
-  slices = std::max<int64_t>(1, std::min(slices, items));
-  const int64_t per = (items + slices - 1) / slices;
+                   const Body& body, int64_t parts = 1) {
   std::memset(out, 0, size * sizeof(float));
   std::vector<float> partial((slices - 1) * size, 0.0f);
-  ParallelRows(pool, slices, 1, [&](int64_t s) {
-    body(s * per, std::min(items, (s + 1) * per), s == 0 ? out : partial.data() + (s - 1) * size);
+  ParallelRows(pool, slices * parts, 1, [&](int64_t task) {
+    const int64_t s = task / parts;
+    body(SliceBegin(s, slices, items), SliceBegin(s + 1, slices, items),
+         s == 0 ? out : partial.data() + (s - 1) * size, task % parts);
   });
   for (int64_t s = 1; s < slices; ++s) {
     const float* src = partial.data() + (s - 1) * size;
@@ -339,8 +358,9 @@ ffi::Error WeightGrad(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffer
   Geometry g{xd[0], xd[1], xd[2], xd[3], dw->dimensions()[0], gd[1], gd[2], stride, pad_top, pad_left};
   if (auto e = CheckGeometry(g); e.failure()) return e;
   const float *xp = x.typed_data(), *gp = dy.typed_data();
-  SumOverSlices(pool, g.b * g.ho, std::max<int64_t>(pool.num_threads(), 1) * 4, g.k * g.k * g.c,
-                dw->typed_data(), [&](int64_t first, int64_t end, float* partial) {
+  // At least 4 output rows per slice: each slice's partial (K*K*C floats) is small next to its work.
+  SumOverSlices(pool, g.b * g.ho, FixedSlices(g.b * g.ho, 4), g.k * g.k * g.c,
+                dw->typed_data(), [&](int64_t first, int64_t end, float* partial, int64_t) {
                   for (int64_t row = first; row < end; ++row) WeightGradRow(g, xp, gp, partial, row);
                 });
   return ffi::Error::Success();
@@ -410,12 +430,12 @@ inline void OuterColumn(const float* a, const float* b, float* c, int64_t rows, 
   }
 }
 
-// c[M, N] += a[rows, M]^T b[rows, N].
-void OuterBlock(const float* a, const float* b, float* c, int64_t rows, int64_t m, int64_t n) {
+// c[M, :cols] += a[rows, M]^T b[rows, :cols] (b and c have rows of n floats).
+void OuterBlock(const float* a, const float* b, float* c, int64_t rows, int64_t m, int64_t n, int64_t cols) {
   int64_t j = 0;
-  for (; j + 16 <= n; j += 16) OuterColumn<2>(a, b + j, c + j, rows, m, n);
-  for (; j + 8 <= n; j += 8) OuterColumn<1>(a, b + j, c + j, rows, m, n);
-  for (; j < n; ++j)  // fewer than 8 columns left
+  for (; j + 16 <= cols; j += 16) OuterColumn<2>(a, b + j, c + j, rows, m, n);
+  for (; j + 8 <= cols; j += 8) OuterColumn<1>(a, b + j, c + j, rows, m, n);
+  for (; j < cols; ++j)  // fewer than 8 columns left
     for (int64_t k = 0; k < rows; ++k)
       for (int64_t i = 0; i < m; ++i) c[i * n + j] += a[k * m + i] * b[k * n + j];
 }
@@ -429,13 +449,21 @@ ffi::Error PointwiseWeightGrad(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ff
     return ffi::Error::InvalidArgument("jaxnas pointwise weight grad: x and dy must have the same rows");
   }
   const float *xp = x.typed_data(), *gp = dy.typed_data();
-  SumOverSlices(pool, (rows + kRowBlock - 1) / kRowBlock, std::max<int64_t>(pool.num_threads(), 1), m * n,
-                dw->typed_data(), [&](int64_t first, int64_t end, float* c) {
+  // Row slices of at least 8 blocks (1024 rows): a slice's partial (M*N floats) costs at most
+  // 1/1024 of its multiply-adds to zero and add in. Few slices (few rows: late, wide layers)
+  // also split the columns into tiles of 16, which need no partials: each element of dw is still
+  // summed over the same rows in the same order, whatever the tiles or threads.
+  const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  const int64_t slices = FixedSlices(blocks, 8), tiles = slices < 4 ? (n + 15) / 16 : 1;
+  const int64_t tile = tiles == 1 ? n : 16;
+  SumOverSlices(pool, blocks, slices, m * n, dw->typed_data(),
+                [&](int64_t first, int64_t end, float* c, int64_t part) {
+                  const int64_t j0 = part * tile, cols = std::min(n - j0, tile);
                   for (int64_t blk = first; blk < end; ++blk) {
                     const int64_t k0 = blk * kRowBlock, k1 = std::min(rows, k0 + kRowBlock);
-                    OuterBlock(xp + k0 * m, gp + k0 * n, c, k1 - k0, m, n);
+                    OuterBlock(xp + k0 * m, gp + k0 * n + j0, c + j0, k1 - k0, m, n, cols);
                   }
-                });
+                }, tiles);
   return ffi::Error::Success();
 }
 
@@ -492,20 +520,20 @@ void WithActivation(int64_t act, const F& f) {
   }
 }
 
-// Runs body(first_row, end_row, sums) over slices of rows; sums[k * c + ch] (k < kinds) are the
-// slice's float partial sums, added into `total` in double.
+// Runs body(first_row, end_row, sums) over chunks of 256 rows; sums[k * c + ch] (k < kinds) are
+// the chunk's float sums, added in double into its slice's partial (FixedSlices of the chunks),
+// and the slices' partials into `total` in slice order.
 template <typename Body>
 void ReduceRows(ffi::ThreadPool& pool, int64_t rows, int64_t c, int kinds, std::vector<double>& total,
                 const Body& body) {
   constexpr int64_t kChunk = 256;  // rows summed in float before going to double
   const int64_t chunks = (rows + kChunk - 1) / kChunk;
-  const int64_t slices = std::max<int64_t>(1, std::min<int64_t>(chunks, std::max<int64_t>(pool.num_threads(), 1) * 2));
-  const int64_t per = (chunks + slices - 1) / slices;
+  const int64_t slices = FixedSlices(chunks, 1);
   std::vector<double> partial(slices * kinds * c, 0.0);
   ParallelRows(pool, slices, 1, [&](int64_t s) {
     std::vector<float> sums(kinds * c);
     double* acc = partial.data() + s * kinds * c;
-    for (int64_t ch = s * per; ch < std::min(chunks, (s + 1) * per); ++ch) {
+    for (int64_t ch = SliceBegin(s, slices, chunks); ch < SliceBegin(s + 1, slices, chunks); ++ch) {
       std::fill(sums.begin(), sums.end(), 0.0f);
       body(ch * kChunk, std::min(rows, (ch + 1) * kChunk), sums.data());
       for (int64_t t = 0; t < kinds * c; ++t) acc[t] += sums[t];
