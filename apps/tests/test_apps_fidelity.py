@@ -21,7 +21,9 @@ from jaxnas.apps._search_loop import (
     weight_optimizer,
 )
 from jaxnas.apps._spaces import register_app_spaces
+from jaxnas.apps.data import IMAGENET_VALIDATION_SIZE
 from jaxnas.apps.classification import OptimConfig, SearchConfig, TrainConfig
+from jaxnas.apps.classification._configs import default_dropout
 from jaxnas.apps.classification._model import classification_task, cross_entropy
 from jaxnas.apps.detection import DetectionSearchConfig, SGDConfig
 from jaxnas.controller import DecisionStructure, reinforce_controller
@@ -91,6 +93,31 @@ def test_out_of_range_target_names_the_range_for_every_space(space):
     for bad in (lo * 0.5, hi * 2):
         with pytest.raises(ValueError, match=rf"outside what space '{space}' can reach \({lo:.4g} - {hi:.4g} M MACs"):
             search_cost(get_space(space), None, bad, 224, 1000)
+
+
+def test_stand_alone_recipe_defaults():
+    t = load_config("train_imagenet")
+    assert (t.bn_momentum, t.bn_eps, t.per_device_batch, t.epochs, t.dropout) == (0.99, 1e-3, 128, 360.0, None)
+    assert (default_dropout("proxylessnas", 90), default_dropout("proxylessnas", 360),
+            default_dropout("mobilenet_v3_like", 360)) == (0.0, 0.15, 0.25)
+    d = t.data
+    assert (d.dataset, d.resolution, d.min_crop_area, d.crop_fraction) == ("imagenet2012", 224, 0.08, 0.875)
+    assert IMAGENET_VALIDATION_SIZE == 50_046
+
+
+def test_search_recipe_defaults():
+    c = load_config("search_imagenet")
+    assert (c.per_device_batch, c.validation_multiplier, c.warmup_fraction, c.op_warmup, c.filter_warmup) == \
+        (128, 4, 0.25, True, True)
+    assert c.data == TrainConfig().data and c.optim == TrainConfig().optim   # the stand-alone recipe
+
+
+def test_detection_recipe_defaults():
+    c, t = load_config("search_detection_coco"), load_config("train_detection_coco")
+    assert (c.optim.lr_per_1024, c.optim.warmup_fraction, c.optim.momentum, c.optim.clip_norm) == (4.0, 0.1, 0.9, 0.0)
+    assert (c.steps, c.per_device_batch, t.steps, t.per_device_batch) == (50_000, 32, 50_000, 32)
+    assert (c.controller_lr, c.target, c.space, c.data.resolution, c.data.holdout_fraction) == \
+        (5e-3, "mobilenet_v3_large", "mobilenet_v3_like", 320, 0.1)
 
 
 def test_builtin_small_configs_give_their_own_targets():

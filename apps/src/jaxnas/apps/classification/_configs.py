@@ -59,7 +59,7 @@ class SearchConfig:
     label_smoothing: float = 0.1         # of the shared weights' cross-entropy (reference code; paper: stand-alone)
     archs_per_step: int = 0              # architectures per step; 0 = one per device
     validation_multiplier: int = 4       # reward batch = 4 x training batch
-    # Controller (DESIGN.md section 5).
+    # Controller (docs/design.md section 5).
     reward: str = "absolute"
     reward_beta: float = -0.10
     controller_lr_per_256: float = 3e-4
