@@ -196,10 +196,8 @@ def test_reward_uses_the_weights_after_the_update():
     step = make_search_step(task, ctrl, opt, lambda s: 1.0, lambda archs: jnp.zeros(archs.shape[0]),
                             lambda q, c: q, mesh, StepSettings(10, 0.0, False, False, A, 1))
     params = task.init(None, None)
-    state = SearchState(params, opt.init(params), ctrl.init(), jax.random.key_data(jax.random.key(0)),
-                        jnp.zeros((), jnp.int32))
-    # Distinct buffers per leaf: the step donates its state.
-    state = dist.replicate(mesh, jax.tree_util.tree_map(lambda x: np.array(x), state))
+    state = dist.replicate(mesh, SearchState(params, opt.init(params), ctrl.init(),
+                                             jax.random.key_data(jax.random.key(0)), jnp.zeros((), jnp.int32)))
     batch = {"x": np.ones((2 * A, 1), np.float32)}
     state, info = step(state, dist.shard_batch(mesh, batch), dist.shard_batch(mesh, batch))
     assert float(state.params["w"]) == pytest.approx(2.0)

@@ -152,3 +152,12 @@ def test_entropy_bonus_is_a_plain_sgd_step_outside_adam():
     dh = -p * (np.log(p) + h)                                  # dH/dz of a categorical
     np.testing.assert_allclose(np.asarray(b.logits[0] - a.logits[0]), LR * weight * dh, atol=1e-7)
     np.testing.assert_array_equal(np.asarray(b.opt_state[0].nu), np.asarray(a.opt_state[0].nu))
+
+
+def test_state_buffers_can_be_donated():
+    # A search step donates the controller state; mu and nu must not share one buffer.
+    state = PER_ARCH.init()
+    assert state.opt_state[0].mu is not state.opt_state[0].nu
+    step = jax.jit(PER_ARCH.update, donate_argnums=(0,))
+    state, _ = step(state, ARCHS, REWARDS)
+    assert int(state.step) == 1
