@@ -194,6 +194,10 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
             (loss, logp), grads = jax.value_and_grad(loss_fn, has_aux=True)(logits, archs, advantage)
             return loss, logp, grads, None
         # One gradient per architecture (what one TPU core computes in the reference): [N, D, C].
+        if not entropy_weight or separate_entropy:  # the REINFORCE term alone: closed form
+            loss, logp = loss_fn(logits, archs, advantage)
+            per_arch = -advantage[:, None, None] * _policy.log_prob_gradients(logits, archs, policy_structure)
+            return loss, logp, jnp.mean(per_arch, 0), jnp.mean(jnp.square(per_arch), 0)
         one = jax.value_and_grad(lambda lg, a, adv: loss_fn(lg, a[None], adv[None]), has_aux=True)
         (losses, logp), per_arch = jax.vmap(one, in_axes=(None, 0, 0))(logits, archs, advantage)
         return jnp.mean(losses), logp[:, 0], jnp.mean(per_arch, 0), jnp.mean(jnp.square(per_arch), 0)
