@@ -96,15 +96,13 @@ class SearchConfig:
         _check_data(self.data)
 
 
-SECOND_MOMENTS = ("per_architecture", "batch")
-
-
 def check_search_fields(config, reference_example: str):
     """Checks the fields every search config shares (classification and detection).
 
     Reward, controller schedule and second moment, target, warmup fraction, and that
     checkpoints fall on log steps; ``reference_example`` names a reference network in messages.
     """
+    from jaxnas.controller import SECOND_MOMENTS
     if config.reward not in REWARDS:
         raise ValueError(f"--config.reward={config.reward!r}: choose one of {', '.join(REWARDS)}")
     if config.controller_schedule not in ("constant", "exponential"):
