@@ -16,6 +16,9 @@ Measured (2026-11-28, 2 shared cores, commit ab501ce + train_shapes at 0.165 per
 the steep part of their learning curves); 4 epochs (1,350 steps, ``--config.epochs=4.0``,
 now the default, load 4.1): small 72.35% (99 s), large 66.40% (467 s), gap -5.95 points: the
 deep, wide network stays near chance for its first ~150 steps and is still behind at 4 epochs.
+With the reference-code recipe (TF1 RMSProp eps 1.0 inside the square root, mean square from
+1.0; L2 gradient 4e-5 * w; 2026-12-04, load 6-7, 4 epochs): small 42.33% (134 s), large 64.35%
+(514 s), gap +22.02 points: the small network learns far more slowly with eps 1.0.
 
 The last line with --json is one JSON object: ``small`` and ``large`` ({arch, params,
 macs, accuracy}), ``gap`` (large - small accuracy, as fractions: in [-1, 1], negative

@@ -34,7 +34,7 @@ def per_arch_gradients(logits, archs, advantages):
 
 LR = 1e-2
 # Constant schedule over 8 steps: rate 0 for steps 0-1 (delay int(0.25 * 8) = 2), then LR.
-BATCH = reinforce_controller(SKIP, LR, schedule="constant", total_steps=8)
+BATCH = reinforce_controller(SKIP, LR, schedule="constant", total_steps=8, second_moment="batch")
 PER_ARCH = reinforce_controller(SKIP, LR, schedule="constant", total_steps=8, second_moment="per_architecture")
 UPDATE = {"batch": jax.jit(BATCH.update), "per_architecture": jax.jit(PER_ARCH.update)}
 
@@ -121,3 +121,43 @@ def test_errors_name_the_culprit():
         t.update(jnp.zeros(2), t.init(jnp.zeros(2)))
     with pytest.raises(ValueError, match=r"b2 must be in \[0, 1\), got 1.0"):
         scale_by_per_sample_adam(b2=1.0)
+
+
+ONE = DecisionStructure([3], parent=[-1], parent_choice=[-1])   # one decision of 3 choices
+
+
+def test_default_adam_is_per_architecture_by_hand_on_two_architectures():
+    # Uniform logits p = 1/3; archs 0 and 1 with rewards 1 and 0: baseline 0.5, advantages +-0.5.
+    # g_0 = -0.5 (e_0 - p) = [-1/3, 1/6, 1/6];  g_1 = +0.5 (e_1 - p) = [-1/6, 1/3, -1/6].
+    # mean = [-1/4, 1/4, 0];  mean of squares = [5/72, 5/72, 1/36].  First Adam step (b1 = 0, both
+    # moments debiased): -lr * mean / sqrt(mean square) = lr * [0.25 / sqrt(5/72), -same, 0]
+    # = lr * [0.948683, -0.948683, 0]  (optax.adam on the mean would give lr * [1, -1, 0]).
+    ctrl = reinforce_controller(ONE, LR)                       # the default: the reference's Adam
+    state, _ = jax.jit(ctrl.update)(ctrl.init(), jnp.array([[0], [1]], jnp.int32), jnp.array([1.0, 0.0]))
+    np.testing.assert_allclose(np.asarray(state.logits[0]), LR * np.array([0.948683, -0.948683, 0.0]), atol=1e-7)
+    assert isinstance(state.opt_state[0].nu, jax.Array)        # per_sample_adam's state, not optax's
+
+
+def test_entropy_bonus_is_a_plain_sgd_step_outside_adam():
+    # Reference (tpu_optimizer_ops.apply_adam with regularization_loss): Adam on the REINFORCE loss,
+    # then logits -= lr * d(-lambda H)/d logits, and Adam's moments never see the entropy gradient.
+    weight = 0.3
+    plain, bonus = reinforce_controller(ONE, LR), reinforce_controller(ONE, LR, entropy_weight=weight)
+    z = jnp.array([[1.0, 0.0, -1.0]])
+    archs, rewards = jnp.array([[0], [2]], jnp.int32), jnp.array([0.3, 0.7])
+    a, _ = plain.update(plain.init()._replace(logits=z), archs, rewards)
+    b, _ = bonus.update(bonus.init()._replace(logits=z), archs, rewards)
+    p = np.exp(np.asarray(z[0], np.float64)) / np.exp(np.asarray(z[0], np.float64)).sum()
+    h = -(p * np.log(p)).sum()
+    dh = -p * (np.log(p) + h)                                  # dH/dz of a categorical
+    np.testing.assert_allclose(np.asarray(b.logits[0] - a.logits[0]), LR * weight * dh, atol=1e-7)
+    np.testing.assert_array_equal(np.asarray(b.opt_state[0].nu), np.asarray(a.opt_state[0].nu))
+
+
+def test_state_buffers_can_be_donated():
+    # A search step donates the controller state; mu and nu must not share one buffer.
+    state = PER_ARCH.init()
+    assert state.opt_state[0].mu is not state.opt_state[0].nu
+    step = jax.jit(PER_ARCH.update, donate_argnums=(0,))
+    state, _ = step(state, ARCHS, REWARDS)
+    assert int(state.step) == 1

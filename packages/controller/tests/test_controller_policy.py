@@ -211,3 +211,16 @@ def test_structure_errors_name_the_culprit():
         DecisionStructure([2, 2], parent=[-1])
     with pytest.raises(TypeError, match="expected a jaxnas.searchspace.Space or a DecisionStructure"):
         as_structure("proxylessnas")
+
+
+def test_closed_form_log_prob_gradients_equal_autodiff():
+    from jaxnas.controller._policy import log_prob, log_prob_gradients
+    s = DecisionStructure([3, 2, 2, 1], parent=[2, 2, -1, -1], parent_choice=[0, 0, -1, -1])
+    logits = jnp.where(jnp.isfinite(init_logits(s)), jnp.array([[0.3, -1.0, 0.5], [1.0, 0.2, 0.0],
+                                                                [-0.4, 0.1, 0.0], [0.0, 0.0, 0.0]]), -jnp.inf)
+    archs = jnp.array([[2, 1, 0, 0], [0, 0, 1, 0], [1, 1, 0, 0]], jnp.int32)
+    auto = jax.vmap(jax.grad(lambda lg, a: log_prob(lg, a[None], s)[0]), in_axes=(None, 0))(logits, archs)
+    finite = np.isfinite(np.asarray(logits))
+    closed = np.asarray(log_prob_gradients(logits, archs, s))
+    np.testing.assert_allclose(closed[:, finite], np.asarray(auto)[:, finite], atol=1e-6)
+    assert not closed[:, ~finite].any() and not closed[1, :2].any()   # padded; skipped layer

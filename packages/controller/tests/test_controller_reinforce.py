@@ -78,9 +78,9 @@ def test_gradient_equals_manual_computation(entropy_weight):
     np.testing.assert_allclose(float(info.mean_advantage), 0.0, atol=1e-7)
 
 
-def test_paper_adam_first_step_moves_each_logit_by_the_learning_rate():
-    # b1 = 0: the first Adam step is lr * g / (|g| + eps), i.e. lr * sign(g).
-    ctrl = reinforce_controller(SKIP, 1e-2)
+def test_batch_adam_first_step_moves_each_logit_by_the_learning_rate():
+    # b1 = 0: the first optax.adam step is lr * g / (|g| + eps), i.e. lr * sign(g).
+    ctrl = reinforce_controller(SKIP, 1e-2, second_moment="batch")
     state = ctrl.init()
     archs = jnp.array([[2, 1, 0, 0], [0, 0, 1, 0]], jnp.int32)
     new, _ = jax.jit(ctrl.update)(state, archs, jnp.array([1.0, 0.0]))

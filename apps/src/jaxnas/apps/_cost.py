@@ -6,6 +6,11 @@ and sum), the unit, the numeric target and the bounds of the space. The target
 is a number in the cost's unit or the name of a reference network (``proxylessnas_mobile``):
 its cost on the same table, which is how TuNAS chose 84 ms.
 
+A target of ``None`` takes the default of the TuNAS reference, which only has a unit with a
+latency table: 84 ms for the ProxylessNAS spaces, 57 ms for ``mobilenet_v3_like`` (simulated
+Pixel-1 latencies; see :data:`DEFAULT_TARGETS_MS`). With the MACs cost there is no default: the
+caller gives one. Every target outside what the space can reach is refused, naming the range.
+
 With a ``head`` (detection: ``jaxnas.latency.Head`` of SSDLite) the cost is that of the
 backbone up to the head's endpoints plus the head (``jaxnas.latency.HeadedCost``), and a
 reference network that is not a point of the searched space is priced as its own fixed
@@ -26,6 +31,10 @@ from jaxnas.searchspace import (
     reference_arch,
     reference_spaces,
 )
+
+
+# The reference's default targets (ms on its Pixel-1 cost model); only meaningful with a latency table.
+DEFAULT_TARGETS_MS = {"proxylessnas": 84.0, "proxylessnas_enlarged": 84.0, "mobilenet_v3_like": 57.0}
 
 
 class SearchCost(NamedTuple):
@@ -94,6 +103,8 @@ def search_cost(space: Space, latency_table: str | None, target, resolution: int
         lo += float(np.min(fc.table[fc.offsets[p]:end]))
         hi += float(np.max(fc.table[fc.offsets[p]:end]))
     bounds = (scale * lo + offset, scale * hi + offset)
+    if target is None:
+        target = default_target(space, unit, bounds, head)
     if head is not None and isinstance(target, str) and target in REFERENCE_NAMES \
             and space.name not in reference_spaces(target):
         value = _fixed_reference_cost(target, table if latency_table else None, head, resolution, num_classes)
@@ -104,6 +115,26 @@ def search_cost(space: Space, latency_table: str | None, target, resolution: int
                          f"({bounds[0]:.4g} - {bounds[1]:.4g} {unit} on {source}); choose a target inside")
     return SearchCost(lambda a: np.asarray(predict(np.atleast_2d(a)), np.float64), jax_fn, unit, value, bounds,
                       source)
+
+
+def default_target(space: Space, unit: str, bounds: tuple, head=None) -> float:
+    """The reference's default target of ``space`` in ms; a ValueError where there is none.
+
+    Raises:
+      ValueError: the cost is not a latency (MACs have no default), ``space`` has no default,
+        or the cost includes a detection ``head`` (the defaults are of classifiers).
+    """
+    reach = f"space {space.name!r} spans {bounds[0]:.4g} - {bounds[1]:.4g} {unit}"
+    if head is not None:
+        raise ValueError(f"no default target for a detection search ({reach}): give --config.target, e.g. "
+                         f"'mobilenet_v3_large' (MobileNetV3-Large + SSDLite on the same cost, the paper's 106 ms)")
+    if unit != "ms":
+        raise ValueError(f"no default target with the MACs cost ({reach}): give --config.target in {unit} or a "
+                         f"reference network name, or give --config.latency_table (the defaults "
+                         f"{DEFAULT_TARGETS_MS} are ms of a latency table)")
+    if space.name not in DEFAULT_TARGETS_MS:
+        raise ValueError(f"no default target for space {space.name!r} ({reach}): give --config.target")
+    return DEFAULT_TARGETS_MS[space.name]
 
 
 def resolve_target(space: Space, target, predict: Callable, unit: str) -> float:

@@ -14,7 +14,7 @@ result files:
 The config is duck-typed: it needs the search fields the classification and detection
 configs share (``steps, per_device_batch, archs_per_step, validation_multiplier, reward,
 reward_beta, controller_schedule, controller_delay_fraction, entropy_weight,
-baseline_momentum, warmup_fraction, op_warmup, filter_warmup, seed, log_every,
+baseline_momentum, controller_second_moment, warmup_fraction, op_warmup, filter_warmup, seed, log_every,
 checkpoint_every, eval_batches, plots``).
 """
 
@@ -118,12 +118,12 @@ def search_streams(config, layout: SearchLayout, data, preprocess) -> dict:
 
 
 def make_controller(space, config, learning_rate: float):
-    """The REINFORCE controller with the config's schedule, delay, entropy and baseline settings."""
+    """The REINFORCE controller with the config's schedule, delay, entropy, baseline and Adam settings."""
     from jaxnas.controller import reinforce_controller
     return reinforce_controller(
         space, learning_rate, schedule=config.controller_schedule, total_steps=config.steps,
         delay_fraction=config.controller_delay_fraction, entropy_weight=config.entropy_weight,
-        baseline_momentum=config.baseline_momentum)
+        baseline_momentum=config.baseline_momentum, second_moment=config.controller_second_moment)
 
 
 def run_search(config, workdir: str, setup: SearchSetup, layout: SearchLayout, *, resume: bool = False,

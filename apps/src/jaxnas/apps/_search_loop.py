@@ -1,12 +1,12 @@
 """The task-independent TuNAS search step and loop (classification and detection share it).
 
-One step (DESIGN.md section 3), all inside one jit:
+One step (docs/design.md section 3), all inside one jit, in the order of the TuNAS reference code:
 
     archs   = controller.sample(key, A)                      # [A, D], one per group
     per device (shard_map over "data"), per local group (vmap when a device has several):
         loss    = task.loss(params, train_group, arch, key, op_p, filter_p)
-        quality = task.quality(params, valid_group, arch)    # same weights, batch statistics
     params  <- optimizer step on the mean gradient (pmean over devices)
+        quality = task.quality(params, valid_group, arch)    # UPDATED weights, same arch, batch statistics
     cost    = cost_fn(archs); reward = reward_fn(quality, cost)
     controller <- REINFORCE step on (archs, reward)
 
@@ -21,6 +21,7 @@ B images per group.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -84,12 +85,33 @@ def warmup_probability(step, total_steps: int, fraction: float):
     return jnp.clip(1.0 - ramp, 0.0, 1.0)
 
 
+def steps_for_epochs(epochs: float, examples: int, global_batch: int) -> int:
+    """Steps of ``epochs`` passes over ``examples`` at ``global_batch``: ``floor``, as the TuNAS reference.
+
+    The reference computes ``max_global_step = examples * epochs // batch`` (search and
+    stand-alone alike); at least one step.
+
+    >>> steps_for_epochs(90, 1_231_121, 4096)  # ImageNet's search split (rounding would give 27,051)
+    27050
+    """
+    return max(1, math.floor(epochs * examples / global_batch))
+
+
 def weight_optimizer(peak_lr: float, total_steps: int, warmup_fraction: float, decay: float, momentum: float,
-                     eps: float):
-    """RMSProp (eps inside the square root, as TensorFlow) with linear warm-up and cosine decay to 0."""
+                     eps: float, initial_scale: float = 1.0):
+    """TF1 ``RMSPropOptimizer`` with linear warm-up and cosine decay to 0.
+
+    Per weight: ``ms = decay * ms + (1 - decay) * g**2`` (``ms`` starts at ``initial_scale``),
+    ``mom = momentum * mom + lr * g / sqrt(ms + eps)``, ``w -= mom`` (eps inside the square root).
+    The TuNAS reference: decay 0.9, momentum 0.9, eps 1.0, ``ms`` from 1.0 (TF1's initial value).
+
+    Returns:
+      ``(optax optimizer, learning-rate schedule)``.
+    """
     warmup = max(1, round(warmup_fraction * total_steps)) if warmup_fraction > 0 else 0
     schedule = optax.warmup_cosine_decay_schedule(0.0, peak_lr, warmup, max(total_steps, warmup + 1))
-    return optax.rmsprop(schedule, decay=decay, eps=eps, momentum=momentum, eps_in_sqrt=True), schedule
+    return optax.rmsprop(schedule, decay=decay, eps=eps, momentum=momentum, eps_in_sqrt=True,
+                         initial_scale=initial_scale), schedule
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,12 +153,15 @@ def make_search_step(task: SearchTask, controller, optimizer, weight_schedule, c
         loss, grads = jax.value_and_grad(mean_loss)(params)
         grads = jax.lax.pmean(grads, AXIS)
         loss = jax.lax.pmean(loss, AXIS)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        # The reward of the same architecture with the UPDATED weights (the reference runs its
+        # validation pass under a control dependency on the weight update).
         if G == 1:
             quality = task.quality(params, jax.tree_util.tree_map(lambda x: x[0], valid), archs[0])[None]
         else:
             quality = jax.vmap(task.quality, in_axes=(None, 0, 0))(params, valid, archs)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss, quality
+        return params, opt_state, loss, quality
 
     sharded = jax.shard_map(per_device, mesh=mesh,
                             in_specs=(P(), P(), P(AXIS), P(AXIS), P(AXIS), P(), P(), P()),

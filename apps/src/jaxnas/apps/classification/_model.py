@@ -35,7 +35,7 @@ class SupernetFns(NamedTuple):
 def supernet_fns(space, num_classes: int, remat: bool = True) -> SupernetFns:
     """The jaxnas-supernet ``SuperNet`` of ``space`` as :class:`SupernetFns` (BN state is empty: batch stats)."""
     from jaxnas.supernet import SuperNet
-    net = SuperNet(space, num_classes=num_classes, remat=remat, weight_decay=1.0)
+    net = SuperNet(space, num_classes=num_classes, remat=remat)
 
     def init(key, images):
         params, _ = net.init(key, images)
@@ -43,7 +43,7 @@ def supernet_fns(space, num_classes: int, remat: bool = True) -> SupernetFns:
 
     def apply(params, images, arch, key, op_p, filter_p):
         out, _ = net.apply(params, {}, images, arch, key, op_p, filter_p)
-        return out.logits, out.l2_loss
+        return out.logits, out.kernel_sum_squares
 
     return SupernetFns(init, apply)
 
@@ -55,15 +55,25 @@ def cross_entropy(logits, labels, num_classes: int, label_smoothing: float = 0.0
     return jnp.mean(optax.softmax_cross_entropy(logits, targets))
 
 
-def classification_task(model: SupernetFns, num_classes: int, weight_decay: float) -> SearchTask:
-    """The search task: loss = cross-entropy + ``weight_decay`` * L2 (used kernels); quality = accuracy."""
+def classification_task(model: SupernetFns, num_classes: int, weight_decay: float,
+                        label_smoothing: float = 0.1) -> SearchTask:
+    """The search task: loss = cross-entropy + L2 of the used kernels; quality = accuracy.
+
+    Args:
+      model: the shared-weights network.
+      num_classes: classifier outputs.
+      weight_decay: L2 rate in the TF convention (``jaxnas.supernet.l2_penalty``: penalty
+        ``weight_decay / 2 * sum(w**2)``, gradient ``weight_decay * w``), as the TuNAS reference.
+      label_smoothing: of the shared weights' cross-entropy (the reference: 0.1).
+    """
+    from jaxnas.supernet import l2_penalty
 
     def init(key, batch):
         return model.init(key, batch["image"])
 
     def loss(params, batch, arch, key, op_p, filter_p):
         logits, l2 = model.apply(params, batch["image"], arch, key, op_p, filter_p)
-        return cross_entropy(logits, batch["label"], num_classes) + weight_decay * l2
+        return cross_entropy(logits, batch["label"], num_classes, label_smoothing) + l2_penalty(l2, weight_decay)
 
     def quality(params, batch, arch):
         zero = jnp.zeros((), jnp.float32)

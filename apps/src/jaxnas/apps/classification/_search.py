@@ -12,6 +12,7 @@ one-shot accuracy of the argmax with the shared weights, time and images/s).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from jaxnas.apps._cost import search_cost
@@ -23,7 +24,7 @@ from jaxnas.apps._search_driver import (
     search_layout,
     search_streams,
 )
-from jaxnas.apps._search_loop import weight_optimizer
+from jaxnas.apps._search_loop import steps_for_epochs, weight_optimizer
 from jaxnas.apps._spaces import register_app_spaces
 from jaxnas.apps.classification._configs import SearchConfig
 from jaxnas.apps.classification._model import (
@@ -69,13 +70,16 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
     A, b, r = layout.archs, config.per_device_batch, config.data.resolution
     data = ClassificationData(config.data.dataset, config.data.data_dir, config.data.holdout_fraction,
                               config.data.cache)
+    if not config.steps:  # the search length in epochs of the search split (the reference's floor)
+        config = dataclasses.replace(config, steps=steps_for_epochs(config.epochs, data.sizes["train"], A * b))
     pre = preprocess_of(config.data)
     cost = search_cost(space, config.latency_table, config.target, r, data.num_classes)
     task = classification_task(model or supernet_fns(space, data.num_classes, config.remat), data.num_classes,
-                               config.optim.weight_decay)
+                               config.optim.weight_decay, config.label_smoothing)
     o = config.optim
     optimizer, schedule = weight_optimizer(o.lr_per_256 * A * b / 256, config.steps, o.warmup_fraction,
-                                           o.rmsprop_decay, o.rmsprop_momentum, o.rmsprop_eps)
+                                           o.rmsprop_decay, o.rmsprop_momentum, o.rmsprop_eps,
+                                           o.rmsprop_initial_scale)
 
     def describe(arch):
         return {"params": int(count_params(space, arch, data.num_classes)),

@@ -1,8 +1,9 @@
 """``train(config, workdir)``: stand-alone training of one architecture (paper appendix E recipe).
 
-RMSProp (decay 0.9, momentum 0.9, eps 0.1 inside the square root), peak rate
-0.165 per 256 images, linear warm-up then cosine decay to 0, label smoothing 0.1,
-L2 4e-5 on conv kernels only (never BN or the classifier), BN momentum 0.99 /
+TF1 RMSProp as the TuNAS reference (decay 0.9, momentum 0.9, eps 1.0 inside the square
+root, mean square from 1.0; the paper's text says eps 0.1), peak rate 0.165 per 256 images,
+linear warm-up then cosine decay to 0, label smoothing 0.1, L2 4e-5 on conv kernels only
+(gradient 4e-5 * w; never BN or the classifier), BN momentum 0.99 /
 eps 1e-3, dropout before the classifier by the paper's rule. Data parallel over
 all devices (one architecture; BN statistics over the global batch), run by the
 shared driver ``jaxnas.apps._train_driver.run_training``.
@@ -15,14 +16,13 @@ classes, resolution, normalisation) and ``model.tflite`` (float32, batch 1).
 
 from __future__ import annotations
 
-import math
 import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxnas.apps import _distributed as dist
-from jaxnas.apps._search_loop import weight_optimizer
+from jaxnas.apps._search_loop import steps_for_epochs, weight_optimizer
 from jaxnas.apps._spaces import register_app_spaces
 from jaxnas.apps._train_driver import TrainSetup, TrainState, run_training, write_result
 from jaxnas.apps.classification._configs import TrainConfig, default_dropout
@@ -62,6 +62,7 @@ def train(config: TrainConfig, workdir: str, *, resume: bool = False, progress: 
     config.validate()
     register_app_spaces()
     from jaxnas.searchspace import count_macs, count_params, get_space
+    from jaxnas.supernet import l2_penalty
     space = get_space(config.space)
     arch = parse_arch(space, config.arch)
     mesh = dist.make_mesh()
@@ -72,14 +73,14 @@ def train(config: TrainConfig, workdir: str, *, resume: bool = False, progress: 
     pre = preprocess_of(config.data)
     train_stream = data.stream("train", gb, pre, train=True, seed=config.seed, process_index=pi, process_count=pc)
     eval_stream = data.stream(config.eval_split, gb, pre, train=False, process_index=pi, process_count=pc)
-    steps = config.steps or max(1, math.ceil(config.epochs * data.sizes["train"] / gb))
+    steps = config.steps or steps_for_epochs(config.epochs, data.sizes["train"], gb)
     epochs = steps * gb / data.sizes["train"]
     dropout = config.dropout if config.dropout is not None else default_dropout(space.name, config.epochs)
 
     net = child_network(space, arch, data.num_classes, dropout, config.bn_momentum, config.bn_eps)
     o = config.optim
     optimizer, schedule = weight_optimizer(o.lr_per_256 * gb / 256, steps, o.warmup_fraction, o.rmsprop_decay,
-                                           o.rmsprop_momentum, o.rmsprop_eps)
+                                           o.rmsprop_momentum, o.rmsprop_eps, o.rmsprop_initial_scale)
     num_classes, smoothing, wd = data.num_classes, config.label_smoothing, o.weight_decay
     r = config.data.resolution
 
@@ -88,7 +89,7 @@ def train(config: TrainConfig, workdir: str, *, resume: bool = False, progress: 
 
     def loss_fn(params, bn_state, batch, key):
         logits, bn_state = net.apply(params, bn_state, key, batch["image"], True)
-        loss = cross_entropy(logits, batch["label"], num_classes, smoothing) + wd * conv_kernel_l2(params)
+        loss = cross_entropy(logits, batch["label"], num_classes, smoothing) + l2_penalty(conv_kernel_l2(params), wd)
         acc = jnp.mean((jnp.argmax(logits, -1) == batch["label"]).astype(jnp.float32))
         return loss, (bn_state, {"train_accuracy": acc})
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from jaxnas.apps.classification._configs import REWARDS, _positive
+from jaxnas.apps.classification._configs import _positive, check_search_fields
 from jaxnas.apps.data import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -41,7 +41,7 @@ class SGDConfig:
     lr_per_1024: float = 4.0             # peak rate at a global batch of 1024 (scaled linearly)
     warmup_fraction: float = 0.1         # 5K of 50K steps
     momentum: float = 0.9                # SGD momentum
-    weight_decay: float = 4e-5           # L2 on conv kernels only
+    weight_decay: float = 4e-5           # L2 on conv kernels only, gradient 4e-5 * w (reference: l2(wd / 2))
     clip_norm: float = 0.0               # global gradient-norm clipping; 0 = off (the paper: off)
 
 
@@ -62,8 +62,9 @@ class DetectionSearchConfig:
     controller_lr: float = 5e-3          # Adam base rate, not scaled with the batch
     controller_schedule: str = "exponential"  # controller rate over the steps: exponential or constant
     controller_delay_fraction: float = 0.25  # share of the steps before the controller starts learning
-    entropy_weight: float = 0.0          # entropy bonus of the controller's loss
+    entropy_weight: float = 0.0          # entropy bonus of the controller's loss (a separate plain SGD step)
     baseline_momentum: float = 0.95      # moving average of the reward that REINFORCE subtracts
+    controller_second_moment: str = "per_architecture"  # Adam's second moment: reference TPU form; "batch" = optax.adam
     # Cost of backbone + SSDLite head: a jaxnas-latency table built with the head (ms), else MACs (M).
     latency_table: str | None = None     # jaxnas-latency table JSON (cost in ms); None = MACs (millions)
     target: object = "mobilenet_v3_large"  # cost units, or a reference network + SSDLite on the same cost
@@ -86,21 +87,9 @@ class DetectionSearchConfig:
 
     def validate(self):
         _positive(self, "steps", "per_device_batch", "validation_multiplier", "log_every", "checkpoint_every")
-        if self.reward not in REWARDS:
-            raise ValueError(f"--config.reward={self.reward!r}: choose one of {', '.join(REWARDS)}")
-        if self.controller_schedule not in ("constant", "exponential"):
-            raise ValueError(f"--config.controller_schedule={self.controller_schedule!r}: "
-                             f"choose 'constant' or 'exponential'")
         if self.controller_lr <= 0:
             raise ValueError(f"--config.controller_lr={self.controller_lr}: must be positive")
-        if isinstance(self.target, bool) or not isinstance(self.target, (int, float, str)):
-            raise TypeError(f"--config.target={self.target!r}: give milliseconds (a number) or a reference "
-                            f"network name such as 'mobilenet_v3_large'")
-        if not 0.0 <= self.warmup_fraction <= 1.0:
-            raise ValueError(f"--config.warmup_fraction={self.warmup_fraction}: must be in [0, 1]")
-        if self.checkpoint_every % self.log_every:
-            raise ValueError(f"--config.checkpoint_every={self.checkpoint_every} must be a multiple of "
-                             f"--config.log_every={self.log_every} (a resumed run then logs the same windows)")
+        check_search_fields(self, "mobilenet_v3_large")
         check_detection(self.data, self.optim)
 
 

@@ -41,14 +41,14 @@ def supernet_backbone(space, remat: bool = True) -> BackboneFns:
     """The jaxnas-supernet ``SuperNet`` of ``space`` as :class:`BackboneFns` (its C4/C5 endpoints)."""
     from jaxnas.supernet import SuperNet
 
-    net = SuperNet(space, num_classes=1, remat=remat, weight_decay=1.0)
+    net = SuperNet(space, num_classes=1, remat=remat)
 
     def init(key, images):
         return net.init(key, images)[0]
 
     def apply(params, images, arch, key, op_p, filter_p):
         out, _ = net.apply(params, {}, images, arch, key, op_p, filter_p)
-        return out.endpoints, out.l2_loss
+        return out.endpoints, out.kernel_sum_squares
 
     return BackboneFns(init, apply, space.num_decisions)
 
@@ -61,13 +61,16 @@ def detection_task(backbone: BackboneFns, num_classes: int, resolution: int, wei
       backbone: shared-weights backbone returning endpoints.
       num_classes: object classes.
       resolution: input side ``R`` (fixes the anchors).
-      weight_decay: L2 factor on the used backbone kernels and the head's conv kernels.
+      weight_decay: L2 rate on the used backbone kernels and the head's conv kernels, in the TF
+        convention (``jaxnas.supernet.l2_penalty``: gradient ``weight_decay * w``).
       depthwise_fn: the head's depthwise kernel (``jaxnas.supernet.depthwise_conv`` on CPU).
       extra_depths: the head's extra layers (default SSDLite's 512, 256, 256, 128).
 
     Batches hold ``image [B, R, R, 3]``, ``boxes [B, G, 4]``, ``labels [B, G]``, ``valid [B, G]``
     (``jaxnas.apps.detection.DetectionStream``). Returns a ``SearchTask(init, loss, quality)``.
     """
+    from jaxnas.supernet import l2_penalty
+
     from jaxnas.detection import (
         DEFAULT_EXTRA_DEPTHS,
         DetectionModel,
@@ -110,7 +113,7 @@ def detection_task(backbone: BackboneFns, num_classes: int, resolution: int, wei
     def loss(params, batch, arch, key, op_p, filter_p):
         box, logits, l2 = forward(params, batch["image"], arch, key, op_p, filter_p)
         targets = assign_targets(anchors, batch["boxes"], batch["labels"], batch["valid"])
-        return ssd_loss(box, logits, targets)[0] + weight_decay * l2
+        return ssd_loss(box, logits, targets)[0] + l2_penalty(l2, weight_decay)
 
     def quality(params, batch, arch):
         zero = jnp.zeros((), jnp.float32)

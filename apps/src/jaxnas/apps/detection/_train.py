@@ -2,7 +2,7 @@
 
 The paper's COCO recipe (appendix E.3): SGD with momentum 0.9, learning rate warmed up from 0 to
 4 (at a global batch of 1024, scaled linearly) over the first 10% of the steps then cosine decay
-to 0, 50K steps of 32 images per device, L2 4e-5 on conv kernels, the focal + smooth-L1 SSDLite
+to 0, 50K steps of 32 images per device, L2 4e-5 on conv kernels (gradient 4e-5 * w), the focal + smooth-L1 SSDLite
 loss, BN with moving averages (momentum 0.97, eps 1e-3). The backbone is the jaxnas ChildNet of
 ``(space, arch)``; its C4/C5 endpoints feed :class:`jaxnas.detection.DetectionModel`. Runs on the
 shared driver (``jaxnas.apps._train_driver.run_training``): data parallel, orbax checkpoints and
@@ -62,6 +62,7 @@ def train(config: DetectionTrainConfig, workdir: str, *, resume: bool = False, p
     )
     from jaxnas.latency._heads import endpoints_of
     from jaxnas.searchspace import get_space
+    from jaxnas.supernet import l2_penalty
     space = get_space(config.space)
     arch = parse_arch(space, config.arch)
     r = config.data.resolution
@@ -90,7 +91,7 @@ def train(config: DetectionTrainConfig, workdir: str, *, resume: bool = False, p
         (box, logits), bn_state = net.apply(params, bn_state, key, batch["image"], True)
         targets = assign_targets(anchors, batch["boxes"], batch["labels"], batch["valid"])
         loss, aux = ssd_loss(box, logits, targets)
-        return loss + wd * detection_l2(params), (bn_state, {"loc_loss": aux["localization"],
+        return loss + l2_penalty(detection_l2(params), wd), (bn_state, {"loc_loss": aux["localization"],
                                                              "cls_loss": aux["classification"]})
 
     @jax.jit

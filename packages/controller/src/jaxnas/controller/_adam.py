@@ -55,8 +55,11 @@ def scale_by_per_sample_adam(b1: float = 0.0, b2: float = 0.999, eps: float = 1e
         raise ValueError(f"scale_by_per_sample_adam: eps must be >= 0, got {eps!r}")
 
     def init(params):
-        zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-        return ScaleByPerSampleAdamState(jnp.zeros((), jnp.int32), zeros, zeros)
+        # Two separate trees: one shared buffer for mu and nu breaks buffer donation (a jitted
+        # step that donates its state would donate the same buffer twice).
+        def zeros():
+            return jax.tree_util.tree_map(jnp.zeros_like, params)
+        return ScaleByPerSampleAdamState(jnp.zeros((), jnp.int32), zeros(), zeros())
 
     def update(updates, state, params=None, *, mean_square=None):
         del params

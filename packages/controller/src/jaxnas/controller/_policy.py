@@ -125,6 +125,26 @@ def log_prob(logits: jax.Array, archs: jax.Array, structure: DecisionStructure |
     return jnp.sum(per_decision, axis=-1)
 
 
+def log_prob_gradients(logits: jax.Array, archs: jax.Array, structure: DecisionStructure | None = None
+                       ) -> jax.Array:
+    """``float32[N, D, C]``: ``d log pi(arch_n) / d logits`` for each architecture, in closed form.
+
+    ``active[n, d] * (onehot(arch[n, d]) - softmax(logits[d]))``: the same values as
+    ``jax.vmap(jax.grad(log_prob))`` without N backward passes (padded choices get 0).
+
+    >>> s = DecisionStructure([3, 2], parent=[1, -1], parent_choice=[0, -1])
+    >>> g = log_prob_gradients(init_logits(s), jnp.array([[2, 1]]), s)
+    >>> [[round(float(v), 3) for v in row] for row in g[0]]  # decision 0 is skipped: no gradient
+    [[0.0, 0.0, 0.0], [-0.5, 0.5, 0.0]]
+    """
+    archs = check_archs(archs, logits.shape[0], "log_prob_gradients")
+    onehot = jax.nn.one_hot(archs, logits.shape[1], dtype=logits.dtype)            # [N, D, C]
+    grads = onehot - jax.nn.softmax(logits, axis=-1)
+    if structure is not None and not structure.is_flat:
+        grads = jnp.where(active_mask(structure, archs)[..., None], grads, 0.0)
+    return grads
+
+
 def entropy(logits: jax.Array, structure: DecisionStructure | None = None,
             archs: jax.Array | None = None) -> jax.Array:
     """Entropy of the policy, in nats.

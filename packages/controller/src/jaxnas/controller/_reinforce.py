@@ -5,18 +5,24 @@ of pure, jittable functions over a :class:`ControllerState` (a pytree: save it
 with any checkpointer). One step, for N architectures with rewards R:
 
     b    = debiased EMA (momentum 0.95) of mean(R), updated with THIS step first
-    loss = mean_n( -stop_gradient(R_n - b) * log pi(arch_n) - entropy_weight * H(arch_n) )
+    loss = mean_n( -stop_gradient(R_n - b) * log pi(arch_n) )
     logits <- Adam(b1=0, b2=0.999, eps=1e-8) step on d loss / d logits
+    logits <- logits - lr * d mean_n( -entropy_weight * H(arch_n) ) / d logits   (plain SGD)
+
+The entropy bonus is its own plain SGD step at the controller's rate, outside Adam's moments,
+as the TuNAS reference's ``apply_adam(loss, regularization_loss=...)`` does (with a custom
+``optimizer`` the bonus is part of the loss that optimizer minimises instead).
 
 ``log pi`` and ``H`` use hierarchical accounting (see ``_policy``). With
 ``axis_name`` set (inside ``shard_map``/``pmap``), the mean reward and the
 gradients are averaged over that axis, so every device's architecture counts
 in the baseline, as in the paper.
 
-``second_moment`` picks what Adam's second moment sees: ``"batch"`` (default,
-``optax.adam`` on the batch-mean gradient) or ``"per_architecture"`` (the TuNAS
-reference TPU optimiser: the average of each architecture's squared gradient,
-about sqrt(N) times smaller steps for noisy gradients; see ``_adam``).
+``second_moment`` picks what Adam's second moment sees: ``"per_architecture"``
+(default with the built-in Adam: the TuNAS reference TPU optimiser, the average of each
+architecture's squared gradient, about sqrt(N) times smaller steps for noisy gradients;
+see ``_adam``) or ``"batch"`` (``optax.adam`` on the batch-mean gradient; the default
+with a custom ``optimizer``).
 
 Shape letters: N architectures, D decisions, C = most choices of any decision.
 """
@@ -96,7 +102,7 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
                          delay_fraction: float = 0.25, entropy_weight: float = 0.0,
                          baseline_momentum: float = 0.95, hierarchical: bool = True,
                          optimizer: optax.GradientTransformation | None = None,
-                         second_moment: str = "batch",
+                         second_moment: str | None = None,
                          axis_name: str | None = None) -> Controller:
     """Builds the TuNAS REINFORCE controller.
 
@@ -114,11 +120,12 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
       baseline_momentum: momentum of the reward baseline EMA (paper: 0.95).
       hierarchical: decisions of skipped layers add no log-prob/entropy/gradient.
       optimizer: replaces the paper's Adam (then ``learning_rate``/``schedule`` are unused).
-      second_moment: ``"batch"``: ``optax.adam`` on the mean gradient of the
-        step. ``"per_architecture"``: :func:`per_sample_adam`, whose second
+      second_moment: ``"per_architecture"``: :func:`per_sample_adam`, whose second
         moment averages every architecture's squared gradient, as the TuNAS
         reference code does with one architecture per TPU core; a custom
         ``optimizer`` must then accept the ``mean_square=`` extra argument.
+        ``"batch"``: ``optax.adam`` on the mean gradient of the step. None (default):
+        ``"per_architecture"`` with the built-in Adam, ``"batch"`` with a custom ``optimizer``.
       axis_name: average rewards and gradients (and, per architecture, squared
         gradients) over this mapped axis.
 
@@ -140,6 +147,8 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
         raise TypeError(f"entropy_weight: expected a number, got {entropy_weight!r}")
     if entropy_weight < 0:
         raise ValueError(f"entropy_weight must be >= 0 (a bonus for exploration), got {entropy_weight!r}")
+    if second_moment is None:
+        second_moment = "per_architecture" if optimizer is None else "batch"
     if second_moment not in SECOND_MOMENTS:
         raise ValueError(f"second_moment: expected one of {SECOND_MOMENTS}, got {second_moment!r}")
     per_architecture = second_moment == "per_architecture"
@@ -150,6 +159,9 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
                          "or leave optimizer=None")
     rate = as_schedule(learning_rate, total_steps, schedule, delay_fraction)
     report_rate = rate if optimizer is None else float("nan")  # a custom optimizer owns its rate
+    # The reference applies the entropy bonus as a separate SGD step at Adam's rate; a custom
+    # optimizer has no such rate, so there the bonus stays in the loss it minimises.
+    separate_entropy = optimizer is None and bool(entropy_weight)
     if optimizer is None:
         # Paper appendix E.2: Adam with b1 = 0 (no momentum), b2 = 0.999, eps = 1e-8. While the
         # schedule is 0 (first 25%), Adam's second moment and step count still advance, as in the
@@ -168,9 +180,13 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
     def loss_fn(logits, archs, advantage):
         logp = _policy.log_prob(logits, archs, policy_structure)                    # [N]
         loss = -advantage * logp
-        if entropy_weight:
-            loss = loss - entropy_weight * _policy.entropy(logits, policy_structure, archs)
+        if entropy_weight and not separate_entropy:
+            loss = loss + entropy_loss(logits, archs)
         return jnp.mean(loss), logp
+
+    def entropy_loss(logits, archs):
+        """``float32[N]``: ``-entropy_weight * H(arch_n)`` (minimising it raises the entropy)."""
+        return -entropy_weight * _policy.entropy(logits, policy_structure, archs)
 
     def gradients(logits, archs, advantage):
         """``(loss, logp [N], mean gradient [D, C], mean squared gradient [D, C] or None)``."""
@@ -178,6 +194,10 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
             (loss, logp), grads = jax.value_and_grad(loss_fn, has_aux=True)(logits, archs, advantage)
             return loss, logp, grads, None
         # One gradient per architecture (what one TPU core computes in the reference): [N, D, C].
+        if not entropy_weight or separate_entropy:  # the REINFORCE term alone: closed form
+            loss, logp = loss_fn(logits, archs, advantage)
+            per_arch = -advantage[:, None, None] * _policy.log_prob_gradients(logits, archs, policy_structure)
+            return loss, logp, jnp.mean(per_arch, 0), jnp.mean(jnp.square(per_arch), 0)
         one = jax.value_and_grad(lambda lg, a, adv: loss_fn(lg, a[None], adv[None]), has_aux=True)
         (losses, logp), per_arch = jax.vmap(one, in_axes=(None, 0, 0))(logits, archs, advantage)
         return jnp.mean(losses), logp[:, 0], jnp.mean(per_arch, 0), jnp.mean(jnp.square(per_arch), 0)
@@ -210,6 +230,13 @@ def reinforce_controller(space_or_structure, learning_rate=BASE_LEARNING_RATE, *
             updates, opt_state = optimizer.update(grads, state.opt_state, state.logits)
         logits = optax.apply_updates(state.logits, updates)
         lr = report_rate(state.step) if callable(report_rate) else jnp.asarray(report_rate)
+        if separate_entropy:
+            # Plain SGD on the entropy loss, after the Adam step, at the same (scheduled) rate.
+            h_loss, h_grads = jax.value_and_grad(lambda lg: jnp.mean(entropy_loss(lg, archs)))(state.logits)
+            if axis_name is not None:
+                h_grads = jax.lax.pmean(h_grads, axis_name)
+            logits = logits - lr * jnp.where(jnp.isfinite(logits), h_grads, 0.0)
+            loss = loss + h_loss
         info = UpdateInfo(loss, mean_reward, b, jnp.mean(advantage), jnp.mean(logp),
                           _policy.entropy(logits, policy_structure), jnp.asarray(lr, jnp.float32))
         return ControllerState(logits, opt_state, baseline, state.step + 1), info

@@ -1,6 +1,6 @@
 """The TuNAS search spaces, fixed reference networks, and the space registry.
 
-Searchable (DESIGN.md section 4): ``proxylessnas`` (73 decisions, ~10^21.3),
+Searchable (docs/design.md section 4): ``proxylessnas`` (73 decisions, ~10^21.3),
 ``proxylessnas_enlarged`` (~10^28.1), ``mobilenet_v3_like`` (86, ~10^42.9).
 Fixed: ``mobilenet_v2``, ``mnasnet_b1``, ``proxylessnas_mobile``, ``mobilenet_v3_large``.
 """

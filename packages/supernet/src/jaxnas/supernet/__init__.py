@@ -7,9 +7,10 @@ rematerialization on CPU (it sets the XLA flag the memory saving depends on).
 from jaxnas.supernet._child import ChildNet
 from jaxnas.supernet._depthwise import depthwise_conv
 from jaxnas.supernet._inherit import inherit_weights
+from jaxnas.supernet._regularizer import WEIGHT_DECAY
+from jaxnas.supernet._regularizer import l2_penalty
 from jaxnas.supernet._step import make_sgd_step
 from jaxnas.supernet._step import supernet_loss
-from jaxnas.supernet._supernet import WEIGHT_DECAY
 from jaxnas.supernet._supernet import SuperNet
 from jaxnas.supernet._supernet import SuperNetOutput
 from jaxnas.supernet._version import __version__
@@ -25,6 +26,7 @@ __all__ = [
     "configure_xla",
     "depthwise_conv",
     "inherit_weights",
+    "l2_penalty",
     "make_sgd_step",
     "supernet_loss",
     "xla_configured",

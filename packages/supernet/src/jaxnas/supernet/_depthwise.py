@@ -8,7 +8,7 @@ CPU), ``shifted`` (pure jax, below; the fallback where no compiler is found) and
 
 Why: on XLA:CPU ``lax.conv_general_dilated(..., feature_group_count=C)`` runs at
 about 1 GFLOP/s and its weight gradient is lowered to a dense C x C convolution
-(DESIGN.md section 7). Here the convolution is a sum of ``k * k`` shifted
+(docs/design.md section 7). Here the convolution is a sum of ``k * k`` shifted
 (strided) slices of the padded input, each scaled by one tap of the kernel,
 which XLA fuses into one elementwise loop. The VJP is written by hand: the input
 gradient is the same sum over the dilated output gradient with the flipped

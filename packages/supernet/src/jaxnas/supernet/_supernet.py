@@ -21,8 +21,7 @@ from jaxnas.supernet._blocks import make_slot_fn
 from jaxnas.supernet._child import Endpoints
 from jaxnas.supernet._depthwise import resolve_implementation
 from jaxnas.supernet._plan import param_shapes, slot_plan
-
-WEIGHT_DECAY = 4e-5
+from jaxnas.supernet._regularizer import WEIGHT_DECAY, l2_penalty
 
 
 class SuperNetOutput(NamedTuple):
@@ -32,13 +31,16 @@ class SuperNetOutput(NamedTuple):
       logits: ``[B, N]``.
       endpoints: ``{"C1": ..., "C4": stride 16, "C5": stride 32, "pooled": [B, C]}``
         (feature maps at the largest widths; inactive channels are zero).
-      l2_loss: ``weight_decay * sum(w**2)`` over the conv kernels (and kernel
-        channels) this step actually used; add it to the training loss.
+      l2_loss: ``l2_penalty(kernel_sum_squares, weight_decay)`` = ``weight_decay / 2 *
+        sum(w**2)`` (gradient ``weight_decay * w``, the TF convention); add it to the training loss.
+      kernel_sum_squares: ``sum(w**2)`` over the conv kernels (and kernel channels) this step
+        actually used (for callers that apply their own decay rate with ``l2_penalty``).
     """
 
     logits: jnp.ndarray
     endpoints: dict
     l2_loss: jnp.ndarray
+    kernel_sum_squares: jnp.ndarray
 
 
 def _initializer(shape, role):
@@ -174,7 +176,7 @@ def _forward(net, images, arch, rng, op_warmup, filter_warmup):
         endpoints.add(x, pos.index)  # which slots are endpoints: Space.feature_maps
     feats = endpoints.as_dict()
     feats["pooled"] = pooled
-    return SuperNetOutput(logits, feats, net.weight_decay * l2)
+    return SuperNetOutput(logits, feats, l2_penalty(l2, net.weight_decay), l2)
 
 
 class SuperNet:
@@ -187,7 +189,7 @@ class SuperNet:
         ratios (channel masks); False gives every (layer, kernel, ratio) its own weights.
       remat: rematerialise each choice block in the backward pass (default on).
       depthwise_impl: ``auto`` (``kernel`` on CPU, see ``_cpu_kernel``), ``kernel``, ``shifted`` or ``lax``.
-      weight_decay: L2 factor of ``SuperNetOutput.l2_loss``.
+      weight_decay: decay rate of ``SuperNetOutput.l2_loss`` (``weight_decay / 2 * sum(w**2)``).
       compute_dtype: dtype of the convolutions and activations: ``float32`` (default) or
         ``bfloat16`` (mixed precision: parameters, gradients, BN statistics, L2 and logits stay
         float32; measured on GPU in ``benchmarks/step_throughput.py --device gpu``).
@@ -287,7 +289,7 @@ class SuperNet:
           filter_warmup: probability that each width/expansion decision takes its largest choice.
 
         Returns:
-          ``(SuperNetOutput(logits, endpoints, l2_loss), state)``.
+          ``(SuperNetOutput(logits, endpoints, l2_loss, kernel_sum_squares), state)``.
         """
         arch = self._check(images, arch)
         if rng is None and not (isinstance(op_warmup, (int, float)) and isinstance(filter_warmup, (int, float))
