@@ -35,6 +35,7 @@ def test_override_never_evaluates_code():
     ("--config.op_warmup=1", TypeError, "expected True or False"),
     ("--config.steps.x=1", ValueError, "is not a group"),
     ("--config.checkpoint_every=3", ValueError, "multiple of --config.log_every"),
+    ("--config.compute_dtype='float16'", ValueError, "choose float32 or bfloat16"),
 ])
 def test_bad_overrides_name_the_culprit(arg, error, text):
     with pytest.raises(error, match=text.replace(".", r"\.")):

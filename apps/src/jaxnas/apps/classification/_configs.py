@@ -76,6 +76,7 @@ class SearchConfig:
     op_warmup: bool = True               # op warmup: every op on with a probability falling 1 -> 0
     filter_warmup: bool = True           # filter warmup: every filter on with a probability falling 1 -> 0
     remat: bool = True                   # rematerialise the supernet's activations (memory for time)
+    compute_dtype: str = "float32"       # supernet convolutions: float32 or bfloat16 (GPU/TPU; params stay float32)
     # Book-keeping.
     seed: int = 0                        # random seed (weights, data order, sampled architectures)
     log_every: int = 100                 # steps between rows of metrics.jsonl
@@ -103,6 +104,8 @@ def check_search_fields(config, reference_example: str):
     from jaxnas.controller import SECOND_MOMENTS
     if config.reward not in REWARDS:
         raise ValueError(f"--config.reward={config.reward!r}: choose one of {', '.join(REWARDS)}")
+    if getattr(config, "compute_dtype", "float32") not in ("float32", "bfloat16"):
+        raise ValueError(f"--config.compute_dtype={config.compute_dtype!r}: choose float32 or bfloat16")
     if config.controller_schedule not in ("constant", "exponential"):
         raise ValueError(f"--config.controller_schedule={config.controller_schedule!r}: "
                          f"choose 'constant' or 'exponential'")

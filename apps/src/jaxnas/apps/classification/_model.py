@@ -32,10 +32,13 @@ class SupernetFns(NamedTuple):
     apply: Callable
 
 
-def supernet_fns(space, num_classes: int, remat: bool = True) -> SupernetFns:
-    """The jaxnas-supernet ``SuperNet`` of ``space`` as :class:`SupernetFns` (BN state is empty: batch stats)."""
+def supernet_fns(space, num_classes: int, remat: bool = True, compute_dtype: str = "float32") -> SupernetFns:
+    """The jaxnas-supernet ``SuperNet`` of ``space`` as :class:`SupernetFns` (BN state is empty: batch stats).
+
+    ``compute_dtype="bfloat16"``: mixed precision (float32 parameters, BN statistics, L2, logits).
+    """
     from jaxnas.supernet import SuperNet
-    net = SuperNet(space, num_classes=num_classes, remat=remat)
+    net = SuperNet(space, num_classes=num_classes, remat=remat, compute_dtype=compute_dtype)
 
     def init(key, images):
         params, _ = net.init(key, images)

@@ -74,8 +74,8 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
         config = dataclasses.replace(config, steps=steps_for_epochs(config.epochs, data.sizes["train"], A * b))
     pre = preprocess_of(config.data)
     cost = search_cost(space, config.latency_table, config.target, r, data.num_classes)
-    task = classification_task(model or supernet_fns(space, data.num_classes, config.remat), data.num_classes,
-                               config.optim.weight_decay, config.label_smoothing)
+    model = model or supernet_fns(space, data.num_classes, config.remat, config.compute_dtype)
+    task = classification_task(model, data.num_classes, config.optim.weight_decay, config.label_smoothing)
     o = config.optim
     optimizer, schedule = weight_optimizer(o.lr_per_256 * A * b / 256, config.steps, o.warmup_fraction,
                                            o.rmsprop_decay, o.rmsprop_momentum, o.rmsprop_eps,
