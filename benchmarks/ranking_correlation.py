@@ -27,9 +27,20 @@ The real run (20 architectures, the full ``search_shapes`` search and ``train_sh
 
     nice -n 10 python benchmarks/ranking_correlation.py --json --workdir /tmp/jaxnas_bench_ranking
 
-Its figures are not measured yet. A smoke run with tiny settings (``--num-archs 4 --candidates 8
---search-steps 10 --train-steps 20 --eval-batches 2``) only shows that the pipeline runs end to
-end; its tau means nothing.
+Its figures are not measured yet (20 stand-alone trainings of 1,350 steps: hours on the shared
+2-core CPU, far more than the one-shot part).
+
+Smoke run only (2026-12-04, 2 shared cores, ``nice -n 15``, load 2.8 -> 5.1), which shows that the
+pipeline runs end to end and nothing about weight sharing:
+
+    python benchmarks/ranking_correlation.py --json --workdir /tmp/i14_smoke --num-archs 4 \
+        --candidates 8 --search-steps 10 --train-steps 20 --eval-batches 2 --bootstrap 500
+
+7 min 23 s wall: search 148 s (10 steps, compilation included), one-shot scoring 15 s (8 candidates
+x 512 validation images), 4 stand-alone trainings 238 s (20 steps each, mostly compilation). One-shot
+8.2%-11.5%, stand-alone 9.2%-10.2% (chance is 10%), tau -0.33 with 90% interval -1 .. +1: noise,
+as expected after 10 and 20 steps. Rerun with ``--from-search /tmp/i14_smoke/search`` on the same
+work dir: the same one-shot scores, the trainings reused, 49 s.
 
 The last line with --json is one JSON object: ``kendall_tau``, ``spearman``, ``tau_ci`` and
 ``spearman_ci`` ([low, high]), ``archs`` (each: arch, cost, one_shot, standalone), the candidates'
@@ -406,7 +417,7 @@ def main(argv=None):
           f"({out['one_shot_images']} validation images each, {one_shot_seconds:.0f} s)")
     print(f"{'':3s} {'one-shot':>9s} {'stand-alone':>12s} {'cost':>9s}  arch")
     for i, r in enumerate(rows):
-        print(f"{i:3d} {100 * r['one_shot']:8.2f}% {100 * r['standalone']:11.2f}% {r['cost']:9.4g}  {r['arch']}")
+        print(f"{i:3d} {100 * r['one_shot']:8.2f}% {100 * r['standalone']:11.2f}% {r['cost']:9.4f}  {r['arch']}")
     pct = f"{100 * args.level:g}%"
     print(f"Kendall tau {tau:+.3f} ({pct} CI {tau_ci[0]:+.3f} .. {tau_ci[1]:+.3f}), "
           f"Spearman {rho:+.3f} ({pct} CI {rho_ci[0]:+.3f} .. {rho_ci[1]:+.3f}); "
