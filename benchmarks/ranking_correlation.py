@@ -333,7 +333,8 @@ def main(argv=None):
     p.add_argument("--train-steps", type=int, default=0, help="0 = the config's epochs")
     p.add_argument("--eval-batches", type=int, default=0, help="one-shot validation batches; 0 = all")
     p.add_argument("--window", type=float, default=0.05, help="relative cost window around the target")
-    p.add_argument("--latency-table", default=None, help="cost = this table's latency (default: MACs); give --target in ms with it")
+    p.add_argument("--latency-table", default=None,
+                   help="cost = this table's latency (default: MACs); give --target in ms with it")
     p.add_argument("--target", type=float, default=None, help="cost target; default: the config's")
     p.add_argument("--from-search", default=None, help="work dir of a finished search to reuse")
     p.add_argument("--checkpoint-step", type=int, default=None, help="with --from-search: an older checkpoint")
