@@ -34,7 +34,7 @@ from jaxnas.apps.classification._model import (
 )
 from jaxnas.apps.data import ClassificationData, Preprocess
 
-__all__ = ["RESUME_MUTABLE", "preprocess_of", "search"]
+__all__ = ["RESUME_MUTABLE", "preprocess_of", "search", "search_setup"]
 
 
 def preprocess_of(data_config) -> Preprocess:
@@ -44,22 +44,19 @@ def preprocess_of(data_config) -> Preprocess:
                       std=tuple(data_config.std))
 
 
-def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress: bool = True,
-           model: SupernetFns | None = None, on_step: Callable[[int], None] | None = None) -> dict:
-    """Runs (or resumes) a search; returns the result dict also written to ``result.json``.
+def search_setup(config: SearchConfig, model: SupernetFns | None = None):
+    """The parts of a search: ``(config, setup, layout, data)``, as :func:`search` runs them.
 
-    Args:
-      config: a :class:`SearchConfig`.
-      workdir: output folder.
-      resume: continue from the last checkpoint in ``workdir`` (same config and seed
-        give the same result as an uninterrupted run).
-      progress: show a progress bar.
-      model: replaces the jaxnas-supernet network (tests, custom networks).
-      on_step: called with the step number after every step (tests, monitoring).
+    Also what reads a finished search back (``benchmarks/ranking_correlation.py`` restores the
+    shared weights of its checkpoint into ``setup``'s state structure and scores architectures
+    with ``setup.task.quality``).
+
+    Returns:
+      ``config`` with ``steps`` resolved from ``epochs`` where it was 0, the
+      :class:`SearchSetup`, the :class:`SearchLayout` and the :class:`ClassificationData`.
 
     Raises:
-      ValueError: bad config, dataset, latency table, target, or a work dir that
-        already has a checkpoint while ``resume`` is False.
+      ValueError: bad config, dataset, latency table or target.
     """
     config.validate()
     register_app_spaces()
@@ -90,4 +87,25 @@ def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress
         controller=make_controller(space, config, scaled_learning_rate(A * b, config.controller_lr_per_256)),
         optimizer=optimizer, schedule=schedule,
         **search_streams(config, layout, data, pre), quality_name="accuracy", describe=describe)
+    return config, setup, layout, data
+
+
+def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress: bool = True,
+           model: SupernetFns | None = None, on_step: Callable[[int], None] | None = None) -> dict:
+    """Runs (or resumes) a search; returns the result dict also written to ``result.json``.
+
+    Args:
+      config: a :class:`SearchConfig`.
+      workdir: output folder.
+      resume: continue from the last checkpoint in ``workdir`` (same config and seed
+        give the same result as an uninterrupted run).
+      progress: show a progress bar.
+      model: replaces the jaxnas-supernet network (tests, custom networks).
+      on_step: called with the step number after every step (tests, monitoring).
+
+    Raises:
+      ValueError: bad config, dataset, latency table, target, or a work dir that
+        already has a checkpoint while ``resume`` is False.
+    """
+    config, setup, layout, _ = search_setup(config, model)
     return run_search(config, workdir, setup, layout, resume=resume, progress=progress, on_step=on_step)
