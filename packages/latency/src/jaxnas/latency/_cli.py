@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--rounds", type=int, default=None, help="litert: rounds per op, quietest kept (default 3)")
     b.add_argument("--cache-dir", default=None, help="litert: keep converted .tflite models here")
     b.add_argument("--flush-bytes", type=int, default=None,
-                   help="litert: rewrite this many bytes before each timed op run (default 0)")
+                   help="litert: rewrite this many bytes before each timed op run "
+                        "(default 4 x the L2 cache; 0 = off)")
     b.add_argument("--clock", choices=("cpu", "wall"), default=None,
                    help="litert: thread CPU time (default with 1 thread) or wall time")
     b.add_argument("--no-progress", action="store_true")
