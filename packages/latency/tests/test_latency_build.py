@@ -135,6 +135,23 @@ def test_validate_reports_each_networks_spread(tmp_path, tiny, fake_cls):
     assert "| 4 | " in md and md.count("| 10.0 % | 20 |") == 1  # one row per network, with its spread
 
 
+def test_validate_measures_networks_by_the_tables_statistic(tmp_path, tiny, fake_cls, op_ms):
+    class P10(fake_cls):
+        def provenance(self):
+            return {**super().provenance(), "statistic": "p10"}
+
+    fake = P10()
+    table = _build(tiny, fake, str(tmp_path / "t.json"), log=None)
+    report = validate_table(table, fake, tiny, num_archs=4, seed=0, progress=False, log=None)
+    predicted = np.array([r["predicted_ms"] for r in report["archs"]])
+    measured = np.array([r["measured_ms"] for r in report["archs"]])
+    ops_p10 = np.array([sum(0.95 * op_ms(op) for op in tiny.network(tiny.parse(r["arch"]), RESOLUTION,
+                                                                             NUM_CLASSES)) for r in report["archs"]])
+    # Both sides use p10 (the fake's p10 is 0.95 x its median), not one median and one p10.
+    np.testing.assert_allclose(predicted, ops_p10)
+    np.testing.assert_allclose(measured, 0.95 * (0.9 * predicted / 0.95 + 0.05))
+
+
 def test_validate_refuses_another_backend(tmp_path, tiny, fake):
     table = _build(tiny, fake, str(tmp_path / "t.json"), log=None)
     fake.name = "other"

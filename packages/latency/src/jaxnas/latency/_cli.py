@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--flush-bytes", type=int, default=None,
                    help="litert: rewrite this many bytes before each timed op run "
                         "(default 4 x the L2 cache; 0 = off)")
+    b.add_argument("--statistic", choices=("p10", "median"), default=None,
+                   help="litert: the latency of an op or network is this number of its runs (default p10)")
     b.add_argument("--clock", choices=("cpu", "wall"), default=None,
                    help="litert: thread CPU time (default with 1 thread) or wall time")
     b.add_argument("--no-progress", action="store_true")
@@ -135,7 +137,7 @@ def _build(args) -> int:
     space = _space(args.space)  # bad names fail before a backend loads TensorFlow
     options = {k: v for k, v in (("threads", args.threads), ("runs", args.runs), ("cache_dir", args.cache_dir),
                                  ("clock", args.clock), ("flush_bytes", args.flush_bytes),
-                                 ("rounds", args.rounds)) if v is not None}
+                                 ("rounds", args.rounds), ("statistic", args.statistic)) if v is not None}
     head = _head_of(args)
     # With a head the classifier is not part of the network; its ops stay at 1000 classes, as
     # jaxnas.apps.detection.build_detection_table records them, so both build the same table.
@@ -183,7 +185,7 @@ def backend_for(table, **options):
         raise ValueError("validate: this table was imported; validate it with the networks measured on "
                          "the device (`export --num-networks N`, then `import` their rows)")
     if name == "litert":  # whole networks are timed like the table's ops were
-        for field in ("threads", "clock"):
+        for field in ("threads", "clock", "statistic", "rounds"):
             if table.provenance.get(field) is not None:
                 options.setdefault(field, table.provenance[field])
     return get_backend(name, batch=int(table.provenance["batch"]), **options)

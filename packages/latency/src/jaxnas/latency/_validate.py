@@ -102,7 +102,7 @@ def validate_table(table: LatencyTable, backend: Backend | None, space: Space | 
     bar = _progress(num_archs) if progress else None
     for arch, pred in zip(archs, predicted):
         t = backend.measure(space.network(arch, table.resolution, table.num_classes))
-        rows.append({"arch": space.format(arch), "predicted_ms": float(pred), "measured_ms": t.median_ms,
+        rows.append({"arch": space.format(arch), "predicted_ms": float(pred), "measured_ms": t.value(table.statistic),
                      "p10_ms": t.p10_ms, "p90_ms": t.p90_ms, "runs": t.runs, "spread": timing_spread(t)})
         if bar is not None:
             bar.update(1)
