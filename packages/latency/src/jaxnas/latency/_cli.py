@@ -201,8 +201,8 @@ def _validate(args) -> int:
         raise ValueError(f"--num-archs must be >= 2, got {args.num_archs}")
     report = validate_table(table, backend_for(table), space, args.num_archs, args.seed, args.out_dir,
                             progress=not args.no_progress, log=None if args.json else print)
-    keys = ("pearson", "spearman", "kendall", "mape", "mape_calibrated", "within_10pct", "additivity",
-            "num_archs")
+    keys = ("pearson", "spearman", "kendall", "mape", "mape_calibrated", "within_10pct",
+            "within_10pct_calibrated", "additivity", "spread_median", "spread_max", "num_archs")
     if args.json:
         print(json.dumps({k: report[k] for k in keys}))
     else:
