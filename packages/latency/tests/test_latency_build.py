@@ -150,6 +150,8 @@ def test_validate_measures_networks_by_the_tables_statistic(tmp_path, tiny, fake
     # Both sides use p10 (the fake's p10 is 0.95 x its median), not one median and one p10.
     np.testing.assert_allclose(predicted, ops_p10)
     np.testing.assert_allclose(measured, 0.95 * (0.9 * predicted / 0.95 + 0.05))
+    md = (tmp_path / "t.validation.md").read_text()
+    assert "(both the p10 of the timed runs)" in md and "statistic = p10" in md
 
 
 def test_validate_refuses_another_backend(tmp_path, tiny, fake):

@@ -195,8 +195,9 @@ def markdown(report: dict, png: str | None = None) -> str:
             return "n/a"
         return f"{100 * v:.1f} %" if pct else f"{v:.4f}" if isinstance(v, float) else str(v)
 
+    stat = f" (both the {p['statistic']} of the timed runs)" if "statistic" in p else ""
     intro = (f"{report['num_archs']} architectures (seed {report['seed']}), each measured end to end "
-             "and predicted as the sum of its ops' table latencies.")
+             f"and predicted as the sum of its ops' table latencies{stat}.")
     cal = "n/a" if report["mape_calibrated"] is None else f"{report['mape_calibrated']:.2f} %"
     lines = [f"# Latency table validation: {report['space']} on {p['backend']}", "",
              intro, "",
@@ -212,8 +213,9 @@ def markdown(report: dict, png: str | None = None) -> str:
              f" / {fmt(report.get('spread_max'), True)} |",
              f"| validation time | {report['validate_seconds']:.0f} s |", "",
              "Provenance: " + ", ".join(f"{k} = {p.get(k)}" for k in
-                                        ("device", "runtime", "threads", "clock", "rounds", "flush_bytes_before_op_runs", "batch",
-                                         "dtype", "resolution", "date", "load_average") if k in p) + ".",
+                                        ("device", "runtime", "threads", "clock", "statistic", "rounds",
+                                         "flush_bytes_before_op_runs", "batch", "dtype", "resolution", "date",
+                                         "load_average") if k in p) + ".",
              f"Load average during validation: {report.get('load_average')}.", ""]
     if png:
         lines += [f"![predicted vs measured]({png})", ""]
