@@ -111,7 +111,7 @@ def test_validate_writes_the_report_and_calibrates(tmp_path, tiny, fake):
 
 def test_validate_reports_each_networks_spread(tmp_path, tiny, fake_cls):
     class Noisy(fake_cls):
-        # Network i's runs spread (p90 - p10) / median = 0.02 * (i + 1); ops stay exact.
+        # The k-th network measured spreads (p90 - p10) / median = 0.02 * k; ops stay exact.
         networks = 0
 
         def measure(self, ops):
@@ -126,7 +126,7 @@ def test_validate_reports_each_networks_spread(tmp_path, tiny, fake_cls):
     table = _build(tiny, fake, str(tmp_path / "t.json"), log=None)
     report = validate_table(table, fake, tiny, num_archs=5, seed=0, progress=False, log=None)
     spreads = [r["spread"] for r in report["archs"]]
-    np.testing.assert_allclose(spreads, [0.02, 0.04, 0.06, 0.08, 0.10])
+    np.testing.assert_allclose(spreads, [0.02, 0.06, 0.04, 0.08, 0.10])  # measured in order 0, 2, 1, 3, 4
     assert report["spread_median"] == pytest.approx(0.06) and report["spread_max"] == pytest.approx(0.10)
     on_disk = json.loads((tmp_path / "t.validation.json").read_text())
     assert [r["spread"] for r in on_disk["archs"]] == pytest.approx(spreads)
@@ -152,6 +152,17 @@ def test_validate_measures_networks_by_the_tables_statistic(tmp_path, tiny, fake
     np.testing.assert_allclose(measured, 0.95 * (0.9 * predicted / 0.95 + 0.05))
     md = (tmp_path / "t.validation.md").read_text()
     assert "(both the p10 of the timed runs)" in md and "statistic = p10" in md
+
+
+def test_validate_alternates_the_halves_it_fits_and_scores(tmp_path, tiny, fake):
+    table = _build(tiny, fake, str(tmp_path / "t.json"), log=None)
+    built = len(fake.measured)
+    report = validate_table(table, fake, tiny, num_archs=7, seed=2, progress=False, log=None)
+    archs = tiny.sample(np.random.default_rng(2), 7)
+    networks = [[op.signature() for op in tiny.network(a, RESOLUTION, NUM_CLASSES)] for a in archs]
+    # Fit half (0-2) and scored half (3-6) measured in turn, so a change of load hits both alike.
+    assert fake.measured[built:] == [networks[i] for i in (0, 3, 1, 4, 2, 5, 6)]
+    assert [r["arch"] for r in report["archs"]] == [tiny.format(a) for a in archs]  # rows in sample order
 
 
 def test_validate_refuses_another_backend(tmp_path, tiny, fake):

@@ -98,17 +98,33 @@ def validate_table(table: LatencyTable, backend: Backend | None, space: Space | 
     start = time.perf_counter()
     archs = space.sample(np.random.default_rng(seed), num_archs)
     predicted = model.predict_sum(archs)
-    rows = []
+    rows = [None] * num_archs
     bar = _progress(num_archs) if progress else None
-    for arch, pred in zip(archs, predicted):
-        t = backend.measure(space.network(arch, table.resolution, table.num_classes))
-        rows.append({"arch": space.format(arch), "predicted_ms": float(pred), "measured_ms": t.value(table.statistic),
-                     "p10_ms": t.p10_ms, "p90_ms": t.p90_ms, "runs": t.runs, "spread": timing_spread(t)})
+    for i in measure_order(num_archs):
+        t = backend.measure(space.network(archs[i], table.resolution, table.num_classes))
+        rows[i] = {"arch": space.format(archs[i]), "predicted_ms": float(predicted[i]),
+                   "measured_ms": t.value(table.statistic), "p10_ms": t.p10_ms, "p90_ms": t.p90_ms,
+                   "runs": t.runs, "spread": timing_spread(t)}
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     return _finish(table, space, rows, seed, time.perf_counter() - start, out_dir, log)
+
+
+def measure_order(n: int) -> list[int]:
+    """The order validation measures ``n`` networks in: the two halves alternate.
+
+    The calibrated figures fit on the first half and score the second; measured
+    one half after the other, a change of the machine's load between them
+    would show as calibration error. Alternating, both halves see the same load.
+
+    >>> measure_order(5)
+    [0, 2, 1, 3, 4]
+    """
+    half = n // 2
+    order = [i for pair in zip(range(half), range(half, n)) for i in pair]
+    return order + list(range(2 * half, n))
 
 
 def _validate_measured(table, space, measured: dict, seed, out_dir, log) -> dict:
