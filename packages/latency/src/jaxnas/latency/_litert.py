@@ -140,11 +140,11 @@ class LiteRTBackend:
         the other ops' weights went through the caches since its last run).
         Default (None): 4 x the level-2 cache (2 MiB on this project's CPU),
         which evicts the private L2 but little of a shared L3; 0 = off. Without
-        it, an op timed alone keeps its whole working set in L2 when no other
-        process runs, so how fast it looks depends on the machine's load: the
-        sum of ops / whole network fell from 0.956 (load 5-8) to 0.915 (load 1)
-        and the calibrated error rose from 1.8 % to 3.7 %. Flushing a whole L3
-        (8 MiB and more) overshoots: ops then read from memory weights that a
+        it, an op timed alone keeps its working set in L2 whenever no other
+        process evicts it, so how fast it looks depends on the machine's
+        load; on 40 networks at load 3-4 the flush raised the mean sum of
+        ops / whole network from 0.963 to 0.977. Flushing 8 MiB (half the
+        shared L3) overshoots (1.06): ops then read from memory weights that a
         network finds in L3. Whole networks are never flushed.
       statistic: which number of the timed runs is the latency, and which the
         rounds are compared by: ``p10`` (default) or ``median``. Other
