@@ -165,7 +165,7 @@ def test_table_statistic_picks_the_entry_field(tmp_path, tiny):
     base = {"backend": "fake", "space": TINY, "resolution": 32, "num_classes": 10, "batch": 1, "dtype": "float32"}
     old = LatencyTable(base)
     old.add(op, Timing(2.0, 1.5, 3.0, 20))
-    assert old.statistic == "median" and old.lookup(op) == 2.0  # tables written before 0.3
+    assert old.statistic == "median" and old.lookup(op) == 2.0  # tables written before the field existed
     new = LatencyTable({**base, "statistic": "p10"}, {old.key(op): Timing(2.0, 1.5, 3.0, 20)})
     assert new.lookup(op) == 1.5
     new.save(str(tmp_path / "t.json"))

@@ -30,7 +30,7 @@ SCHEMA = "jaxnas-latency-table"
 SCHEMA_VERSION = 1
 REQUIRED_PROVENANCE = ("backend", "space", "resolution", "num_classes", "batch", "dtype")
 # provenance["statistic"]: which number of a Timing is "the latency" of an op or a network.
-# Tables without it (written before 0.3) mean the median.
+# Tables without it (written before the field existed) mean the median.
 STATISTICS = {"median": "median_ms", "p10": "p10_ms"}
 
 
@@ -128,7 +128,7 @@ class LatencyTable:
 
     @property
     def statistic(self) -> str:
-        """Which number of each entry is its latency (``median``, or ``p10`` on a loaded machine)."""
+        """Which number of each entry is its latency: ``median`` (also when absent) or ``p10``."""
         return self.provenance.get("statistic", "median")
 
     @property
