@@ -146,16 +146,16 @@ def test_time_callable_compares_rounds_by_the_statistic():
 
     from jaxnas.latency import time_callable
 
-    # Round 1: a low median but a slow tail below it; round 2: higher median, quieter p10.
-    round1 = [0.002] * 12 + [0.003] * 8
-    round2 = [0.001] * 4 + [0.004] * 16
+    # Round 1: the lower median (3 ms); round 2: a higher median (6 ms) but the lower p10 (1 ms).
+    round1 = [0.003] * 20
+    round2 = [0.001] * 4 + [0.006] * 16
     delays = iter([0.0] * 2 + round1 + round2)
 
     def run():
         time.sleep(next(delays))
 
     t = time_callable(run, runs=20, warmup=2, min_time_s=0.0, rounds=2, statistic="p10", clock="wall")
-    assert 1.0 <= t.p10_ms < 1.9 and t.median_ms > 3.5  # round 2, chosen by its p10
+    assert 1.0 <= t.p10_ms < 2.5 and t.median_ms > 5.5  # round 2, chosen by its p10
     with pytest.raises(ValueError, match=r"statistic: expected one of \['median', 'p10'\], got 'mean'"):
         time_callable(run, statistic="mean")
 
