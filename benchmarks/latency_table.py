@@ -11,7 +11,9 @@ calibration fitted on all of them and stored in the table, and the prediction
 throughput of ``latency_model(table).predict`` on 1,000,000 random
 architectures (best of 3). The machine is shared: ``uptime`` is printed before
 and after. With ``--json`` the last line of stdout is one JSON object with keys
-pearson, spearman, mape, mape_calibrated, within_10pct, build_seconds,
+pearson, spearman, mape, mape_calibrated, within_10pct, additivity,
+spread_median / spread_max (each network's (p90 - p10) / median of its timed
+runs: the median and the largest over the networks), build_seconds,
 validate_seconds, predict_archs_per_second (and more).
 """
 
@@ -64,6 +66,8 @@ def main(argv=None) -> dict:
     p.add_argument("--out-dir", default="benchmarks/out/latency")
     p.add_argument("--name", default=None, help="table file name (default SPACE_BACKEND_RESOLUTION.json)")
     p.add_argument("--resume", action="store_true", help="keep an existing table (build_seconds is then partial)")
+    p.add_argument("--cache-dir", default=None,
+                   help="keep converted .tflite models here, so a rerun only measures (litert)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
@@ -73,7 +77,7 @@ def main(argv=None) -> dict:
         os.remove(path)
     load_before = _uptime()
     print(f"uptime before: {load_before}")
-    backend = get_backend(args.backend)
+    backend = get_backend(args.backend, **({} if args.cache_dir is None else {"cache_dir": args.cache_dir}))
     start = time.perf_counter()
     table = build_table(space, backend, args.resolution, out=path, progress=not args.json)
     build_seconds = time.perf_counter() - start
@@ -85,7 +89,8 @@ def main(argv=None) -> dict:
     print(f"uptime after: {load_after}")
 
     result = {key: report[key] for key in ("pearson", "spearman", "kendall", "mape", "mape_calibrated",
-                                           "within_10pct", "within_10pct_calibrated", "additivity", "num_archs")}
+                                           "within_10pct", "within_10pct_calibrated", "additivity", "spread_median",
+                                           "spread_max", "num_archs")}
     result.update(build_seconds=round(build_seconds, 1), validate_seconds=round(report["validate_seconds"], 1),
                   predict_archs_per_second=round(throughput), num_signatures=len(space_ops(space, args.resolution)),
                   space=args.space, resolution=args.resolution, backend=args.backend,

@@ -109,6 +109,62 @@ def test_validate_writes_the_report_and_calibrates(tmp_path, tiny, fake):
     assert "![predicted vs measured](t.validation.png)" in (tmp_path / "t.validation.md").read_text()
 
 
+def test_validate_reports_each_networks_spread(tmp_path, tiny, fake_cls):
+    class Noisy(fake_cls):
+        # The k-th network measured spreads (p90 - p10) / median = 0.02 * k; ops stay exact.
+        networks = 0
+
+        def measure(self, ops):
+            t = super().measure(ops)
+            if len(ops) == 1:
+                return t
+            self.networks += 1
+            half = 0.01 * self.networks
+            return t._replace(p10_ms=t.median_ms * (1 - half), p90_ms=t.median_ms * (1 + half))
+
+    fake = Noisy()
+    table = _build(tiny, fake, str(tmp_path / "t.json"), log=None)
+    report = validate_table(table, fake, tiny, num_archs=5, seed=0, progress=False, log=None)
+    spreads = [r["spread"] for r in report["archs"]]
+    np.testing.assert_allclose(spreads, [0.02, 0.06, 0.04, 0.08, 0.10])  # measured in order 0, 2, 1, 3, 4
+    assert report["spread_median"] == pytest.approx(0.06) and report["spread_max"] == pytest.approx(0.10)
+    on_disk = json.loads((tmp_path / "t.validation.json").read_text())
+    assert [r["spread"] for r in on_disk["archs"]] == pytest.approx(spreads)
+    md = (tmp_path / "t.validation.md").read_text()
+    assert "| measurement spread per network, median / largest | 6.0 % / 10.0 % |" in md
+    assert "| 4 | " in md and md.count("| 10.0 % | 20 |") == 1  # one row per network, with its spread
+
+
+def test_validate_measures_networks_by_the_tables_statistic(tmp_path, tiny, fake_cls, op_ms):
+    class P10(fake_cls):
+        def provenance(self):
+            return {**super().provenance(), "statistic": "p10"}
+
+    fake = P10()
+    table = _build(tiny, fake, str(tmp_path / "t.json"), log=None)
+    report = validate_table(table, fake, tiny, num_archs=4, seed=0, progress=False, log=None)
+    predicted = np.array([r["predicted_ms"] for r in report["archs"]])
+    measured = np.array([r["measured_ms"] for r in report["archs"]])
+    ops_p10 = np.array([sum(0.95 * op_ms(op) for op in tiny.network(tiny.parse(r["arch"]), RESOLUTION,
+                                                                             NUM_CLASSES)) for r in report["archs"]])
+    # Both sides use p10 (the fake's p10 is 0.95 x its median), not one median and one p10.
+    np.testing.assert_allclose(predicted, ops_p10)
+    np.testing.assert_allclose(measured, 0.95 * (0.9 * predicted / 0.95 + 0.05))
+    md = (tmp_path / "t.validation.md").read_text()
+    assert "(both the p10 of the timed runs)" in md and "statistic = p10" in md
+
+
+def test_validate_alternates_the_halves_it_fits_and_scores(tmp_path, tiny, fake):
+    table = _build(tiny, fake, str(tmp_path / "t.json"), log=None)
+    built = len(fake.measured)
+    report = validate_table(table, fake, tiny, num_archs=7, seed=2, progress=False, log=None)
+    archs = tiny.sample(np.random.default_rng(2), 7)
+    networks = [[op.signature() for op in tiny.network(a, RESOLUTION, NUM_CLASSES)] for a in archs]
+    # Fit half (0-2) and scored half (3-6) measured in turn, so a change of load hits both alike.
+    assert fake.measured[built:] == [networks[i] for i in (0, 3, 1, 4, 2, 5, 6)]
+    assert [r["arch"] for r in report["archs"]] == [tiny.format(a) for a in archs]  # rows in sample order
+
+
 def test_validate_refuses_another_backend(tmp_path, tiny, fake):
     table = _build(tiny, fake, str(tmp_path / "t.json"), log=None)
     fake.name = "other"
@@ -149,6 +205,8 @@ def test_import_reads_a_csv_for_the_manifest(tmp_path, tiny):
     assert nets == {tiny.format(archs[0]): 30.5, tiny.format(archs[1]): 31.0}
     report = validate_table(table, None, tiny, measured=nets, out_dir=str(tmp_path), log=None)
     assert report["num_archs"] == 2
+    # One imported figure per network: no runs, so no spread (never a made-up 0).
+    assert [r["spread"] for r in report["archs"]] == [None, None] and report["spread_median"] is None
     (tmp_path / "bad.csv").write_text("id,latency_ms\nnot_an_op,1\n")
     with pytest.raises(ValueError, match=r"ids not in the manifest: \['not_an_op'\]"):
         import_table(str(tmp_path / "bad.csv"), str(tmp_path / "manifest.json"))

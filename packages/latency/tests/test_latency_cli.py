@@ -42,8 +42,8 @@ def test_validate_json_then_calibrate(table_path, capsys):
                  "--no-progress"]) == 0
     last = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert set(last) == {"pearson", "spearman", "kendall", "mape", "mape_calibrated", "within_10pct",
-                         "additivity", "num_archs"}
-    assert last["num_archs"] == 8
+                         "within_10pct_calibrated", "additivity", "spread_median", "spread_max", "num_archs"}
+    assert last["num_archs"] == 8 and last["spread_max"] == pytest.approx(0.1)  # the fake's p10/p90 = -/+ 5 %
     assert main(["calibrate", "--table", table_path]) == 0
     assert "calibration a = 0.900000, b = 0.050000 ms (fitted on 8 networks)" in capsys.readouterr().out
     assert LatencyTable.load(table_path).calibration.num_archs == 8

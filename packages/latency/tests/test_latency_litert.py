@@ -48,6 +48,37 @@ def test_ops_are_built_and_timed():
     assert provenance["threads"] == 1 and provenance["versions"]["ai-edge-litert"]
 
 
+def test_a_single_op_finds_l2_evicted_and_its_input_rewritten(monkeypatch):
+    from jaxnas.latency import _litert
+    from jaxnas.latency._host import l2_cache_bytes
+
+    calls = {}
+
+    def record(run, *args, between=None, **kwargs):
+        calls["interpreter"], calls["between"] = run.__self__, between
+        return _litert.Timing(1.0, 1.0, 1.0, 20)
+
+    monkeypatch.setattr(_litert, "time_callable", record)
+    backend = get_backend("litert", runs=20, min_time_s=0.0)
+    assert backend.flush_bytes == 4 * l2_cache_bytes()  # the default, recorded in the provenance
+    assert backend.provenance()["flush_bytes_before_op_runs"] == backend.flush_bytes
+    conv = ConcreteOp("conv", 8, 8, 3, 8, kernel=3, stride=1, activation="relu")
+    backend.measure([conv])
+    interpreter, between = calls["interpreter"], calls["between"]
+    index = interpreter.get_input_details()[0]["index"]
+    x = interpreter.get_tensor(index).copy()
+    interpreter.set_tensor(index, np.zeros_like(x))
+    before = backend._flush.copy()
+    between()
+    assert np.all(backend._flush == before + 1)  # every byte of the buffer rewritten
+    np.testing.assert_array_equal(interpreter.get_tensor(index), x)  # then the op's input, as a network leaves it
+    backend.measure([conv, ConcreteOp("conv", 8, 8, 8, 8, kernel=1, stride=1, activation="relu")])
+    assert calls["between"] is None  # whole networks are timed as they run
+    assert get_backend("litert", flush_bytes=0).measure([conv]) and calls["between"] is None
+    with pytest.raises(ValueError, match=r"flush_bytes must be an int >= 0 \(0 = off, default 4 x L2\), got -1"):
+        get_backend("litert", flush_bytes=-1)
+
+
 def test_build_validate_export_on_a_mini_space(tmp_path):
     space = _mini()
     backend = get_backend("litert", runs=20, min_time_s=0.0, cache_dir=str(tmp_path / "cache"))

@@ -141,6 +141,42 @@ def test_time_callable_keeps_the_quietest_round():
         time_callable(run, clock="gpu")
 
 
+def test_time_callable_compares_rounds_by_the_statistic():
+    import time
+
+    from jaxnas.latency import time_callable
+
+    # Round 1: the lower median (3 ms); round 2: a higher median (6 ms) but the lower p10 (1 ms).
+    round1 = [0.003] * 20
+    round2 = [0.001] * 4 + [0.006] * 16
+    delays = iter([0.0] * 2 + round1 + round2)
+
+    def run():
+        time.sleep(next(delays))
+
+    t = time_callable(run, runs=20, warmup=2, min_time_s=0.0, rounds=2, statistic="p10", clock="wall")
+    assert 1.0 <= t.p10_ms < 2.5 and t.median_ms > 5.5  # round 2, chosen by its p10
+    with pytest.raises(ValueError, match=r"statistic: expected one of \['median', 'p10'\], got 'mean'"):
+        time_callable(run, statistic="mean")
+
+
+def test_table_statistic_picks_the_entry_field(tmp_path, tiny):
+    op = ConcreteOp("pool", 4, 4, 8, 8)
+    base = {"backend": "fake", "space": TINY, "resolution": 32, "num_classes": 10, "batch": 1, "dtype": "float32"}
+    old = LatencyTable(base)
+    old.add(op, Timing(2.0, 1.5, 3.0, 20))
+    assert old.statistic == "median" and old.lookup(op) == 2.0  # tables written before the field existed
+    new = LatencyTable({**base, "statistic": "p10"}, {old.key(op): Timing(2.0, 1.5, 3.0, 20)})
+    assert new.lookup(op) == 1.5
+    new.save(str(tmp_path / "t.json"))
+    assert LatencyTable.load(str(tmp_path / "t.json")).lookup(op) == 1.5
+    with pytest.raises(ValueError, match=r"statistic: expected one of \['median', 'p10'\], got 'p50'"):
+        LatencyTable({**base, "statistic": "p50"})
+    text = (tmp_path / "t.json").read_text().replace('"statistic": "p10"', '"statistic": 10')
+    with pytest.raises(ValueError, match=r"malformed content .*statistic: expected one of"):
+        LatencyTable.from_json(text, "t.json")
+
+
 def test_pool_key_is_readable():
     assert signature_key(ConcreteOp("pool", 7, 7, 1280, 1280)) == \
         "pool_7x7x1280_o1280_k0_s1_e0_se0_none_bn_nores_float32_b1"

@@ -38,7 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--rounds", type=int, default=None, help="litert: rounds per op, quietest kept (default 3)")
     b.add_argument("--cache-dir", default=None, help="litert: keep converted .tflite models here")
     b.add_argument("--flush-bytes", type=int, default=None,
-                   help="litert: rewrite this many bytes before each timed op run (default 0)")
+                   help="litert: rewrite this many bytes before each timed op run "
+                        "(default 4 x the L2 cache; 0 = off)")
+    b.add_argument("--statistic", choices=("p10", "median"), default=None,
+                   help="litert: the latency of an op or network is this number of its runs (default p10)")
     b.add_argument("--clock", choices=("cpu", "wall"), default=None,
                    help="litert: thread CPU time (default with 1 thread) or wall time")
     b.add_argument("--no-progress", action="store_true")
@@ -134,7 +137,7 @@ def _build(args) -> int:
     space = _space(args.space)  # bad names fail before a backend loads TensorFlow
     options = {k: v for k, v in (("threads", args.threads), ("runs", args.runs), ("cache_dir", args.cache_dir),
                                  ("clock", args.clock), ("flush_bytes", args.flush_bytes),
-                                 ("rounds", args.rounds)) if v is not None}
+                                 ("rounds", args.rounds), ("statistic", args.statistic)) if v is not None}
     head = _head_of(args)
     # With a head the classifier is not part of the network; its ops stay at 1000 classes, as
     # jaxnas.apps.detection.build_detection_table records them, so both build the same table.
@@ -182,7 +185,7 @@ def backend_for(table, **options):
         raise ValueError("validate: this table was imported; validate it with the networks measured on "
                          "the device (`export --num-networks N`, then `import` their rows)")
     if name == "litert":  # whole networks are timed like the table's ops were
-        for field in ("threads", "clock"):
+        for field in ("threads", "clock", "statistic", "rounds"):
             if table.provenance.get(field) is not None:
                 options.setdefault(field, table.provenance[field])
     return get_backend(name, batch=int(table.provenance["batch"]), **options)
@@ -198,8 +201,8 @@ def _validate(args) -> int:
         raise ValueError(f"--num-archs must be >= 2, got {args.num_archs}")
     report = validate_table(table, backend_for(table), space, args.num_archs, args.seed, args.out_dir,
                             progress=not args.no_progress, log=None if args.json else print)
-    keys = ("pearson", "spearman", "kendall", "mape", "mape_calibrated", "within_10pct", "additivity",
-            "num_archs")
+    keys = ("pearson", "spearman", "kendall", "mape", "mape_calibrated", "within_10pct",
+            "within_10pct_calibrated", "additivity", "spread_median", "spread_max", "num_archs")
     if args.json:
         print(json.dumps({k: report[k] for k in keys}))
     else:

@@ -5,7 +5,8 @@ File layout (``schema_version`` 1)::
     {"schema": "jaxnas-latency-table", "schema_version": 1,
      "provenance": {"backend": "litert", "device": "<CPU model>", "space": "proxylessnas",
                     "resolution": 224, "num_classes": 1000, "batch": 1, "dtype": "float32",
-                    "threads": 1, "versions": {...}, "date": "...", ...},
+                    "threads": 1, "versions": {...}, "date": "...",
+                    "statistic": "p10" (optional; absent = "median"), ...},
      "calibration": null or {"a": 1.02, "b": 0.3, "num_archs": 50},
      "entries": {"<signature key>": {"median_ms": .., "p10_ms": .., "p90_ms": .., "runs": 20}}}
 
@@ -28,6 +29,9 @@ from jaxnas.searchspace import ConcreteOp
 SCHEMA = "jaxnas-latency-table"
 SCHEMA_VERSION = 1
 REQUIRED_PROVENANCE = ("backend", "space", "resolution", "num_classes", "batch", "dtype")
+# provenance["statistic"]: which number of a Timing is "the latency" of an op or a network.
+# Tables without it (written before the field existed) mean the median.
+STATISTICS = {"median": "median_ms", "p10": "p10_ms"}
 
 
 class Timing(NamedTuple):
@@ -50,6 +54,21 @@ class Timing(NamedTuple):
             raise ValueError(f"timing: expected finite samples, got {s.size} values")
         p10, p50, p90 = np.percentile(s, [10, 50, 90])
         return cls(float(p50), float(p10), float(p90), int(s.size))
+
+    def value(self, statistic: str = "median") -> float:
+        """The latency by ``statistic`` (a key of ``STATISTICS``: ``median`` or ``p10``).
+
+        >>> Timing(2.0, 1.5, 3.0, 20).value("p10")
+        1.5
+        """
+        return getattr(self, STATISTICS[check_statistic(statistic)])
+
+
+def check_statistic(statistic) -> str:
+    """``statistic`` if it names a field of :class:`Timing` in ``STATISTICS``, else a ValueError."""
+    if not isinstance(statistic, str) or statistic not in STATISTICS:
+        raise ValueError(f"statistic: expected one of {sorted(STATISTICS)}, got {statistic!r}")
+    return statistic
 
 
 class Calibration(NamedTuple):
@@ -91,6 +110,7 @@ class LatencyTable:
         if missing:
             raise ValueError(f"provenance: missing fields {missing}; a table records "
                              f"{list(REQUIRED_PROVENANCE)} so its keys and commands can be rebuilt")
+        check_statistic(provenance.get("statistic", "median"))
         self.provenance = dict(provenance)
         self.entries: dict[str, Timing] = {k: Timing(*v) for k, v in (entries or {}).items()}
         self.calibration = calibration
@@ -105,6 +125,11 @@ class LatencyTable:
     def spaces(self) -> tuple:
         """Every space the table was built for (``build`` can extend a table with more)."""
         return (self.space, *self.provenance.get("extra_spaces", ()))
+
+    @property
+    def statistic(self) -> str:
+        """Which number of each entry is its latency: ``median`` (also when absent) or ``p10``."""
+        return self.provenance.get("statistic", "median")
 
     @property
     def resolution(self) -> int:
@@ -133,7 +158,7 @@ class LatencyTable:
         self.entries[self.key(op)] = timing
 
     def lookup(self, op: ConcreteOp | str, space: str | None = None) -> float:
-        """Median latency (ms) of ``op``.
+        """Latency (ms) of ``op``: its entry's median, or the table's ``statistic``.
 
         Raises:
           MissingSignatureError: the signature was never measured; the message
@@ -141,7 +166,7 @@ class LatencyTable:
         """
         key = self.key(op)
         try:
-            return self.entries[key].median_ms
+            return self.entries[key].value(self.statistic)
         except KeyError:
             raise MissingSignatureError(
                 f"latency table {self.path or '(not saved)'} has no entry for signature {key}; "
@@ -238,6 +263,7 @@ def _provenance(p) -> dict:
     for name in ("resolution", "num_classes", "batch"):
         if name in present:
             _count(p[name], f"provenance {name!r}", 1)
+    check_statistic(p.get("statistic", "median"))
     extra = p.get("extra_spaces", [])
     if not isinstance(extra, list) or not all(isinstance(e, str) for e in extra):
         raise ValueError(f"provenance 'extra_spaces' must be a list of space names, got {extra!r}")

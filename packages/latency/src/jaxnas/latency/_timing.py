@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from jaxnas.latency._table import Timing
+from jaxnas.latency._table import Timing, check_statistic
 
 CLOCKS = {"wall": time.perf_counter_ns, "cpu": time.thread_time_ns}
 
 
 def time_callable(run: Callable[[], None], runs: int = 20, warmup: int = 5,
                   min_time_s: float = 0.1, max_runs: int = 1000, clock: str = "wall",
-                  between: Callable[[], None] | None = None, rounds: int = 1) -> Timing:
+                  between: Callable[[], None] | None = None, rounds: int = 1,
+                  statistic: str = "median") -> Timing:
     """Times ``run()`` after ``warmup`` calls: at least ``runs`` timed calls and ``min_time_s``.
 
     Very fast ops get more than ``runs`` calls (up to ``max_runs``) so that
@@ -25,14 +26,17 @@ def time_callable(run: Callable[[], None], runs: int = 20, warmup: int = 5,
         meaningful when ``run`` computes in the calling thread).
       between: called (untimed) before every call, e.g. to evict caches.
       rounds: time this many rounds and return the one with the lowest
-        median. Other processes only ever add time (cache and memory
+        ``statistic``. Other processes only ever add time (cache and memory
         contention inflate even CPU time), so the quietest round is the
         best estimate of the op's own latency.
+      statistic: ``median`` or ``p10`` (see :meth:`Timing.value`), the number
+        the rounds are compared by.
     """
     if clock not in CLOCKS:
         raise ValueError(f"clock: expected one of {sorted(CLOCKS)}, got {clock!r}")
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"rounds: expected a positive int, got {rounds!r}")
+    check_statistic(statistic)
     now = CLOCKS[clock]
     for _ in range(warmup):
         run()
@@ -47,6 +51,6 @@ def time_callable(run: Callable[[], None], runs: int = 20, warmup: int = 5,
             run()
             samples.append((now() - t0) / 1e6)
         timing = Timing.from_samples(samples)
-        if best is None or timing.median_ms < best.median_ms:
+        if best is None or timing.value(statistic) < best.value(statistic):
             best = timing
     return best

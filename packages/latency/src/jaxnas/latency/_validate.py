@@ -4,8 +4,10 @@ N random architectures (seeded) are predicted from the table and measured end
 to end on the same backend. The report gives Pearson, Spearman and Kendall
 correlation, the mean absolute % error of the raw sum and of a linear
 calibration fitted on the first half and scored on the other half, the share
-within +/-10 %, and the additivity ratio (sum of ops / whole network). It is
-written as JSON, Markdown and a scatter plot beside the table.
+within +/-10 %, the additivity ratio (sum of ops / whole network) and each
+network's measurement spread ((p90 - p10) / median of its timed runs, so a
+reader can tell a prediction error from a noisy measurement). It is written as
+JSON, Markdown and a scatter plot beside the table.
 
 Shape letters: N architectures.
 """
@@ -96,12 +98,13 @@ def validate_table(table: LatencyTable, backend: Backend | None, space: Space | 
     start = time.perf_counter()
     archs = space.sample(np.random.default_rng(seed), num_archs)
     predicted = model.predict_sum(archs)
-    rows = []
+    rows = [None] * num_archs
     bar = _progress(num_archs) if progress else None
-    for arch, pred in zip(archs, predicted):
-        t = backend.measure(space.network(arch, table.resolution, table.num_classes))
-        rows.append({"arch": space.format(arch), "predicted_ms": float(pred), "measured_ms": t.median_ms,
-                     "p10_ms": t.p10_ms, "p90_ms": t.p90_ms, "runs": t.runs})
+    for i in measure_order(num_archs):
+        t = backend.measure(space.network(archs[i], table.resolution, table.num_classes))
+        rows[i] = {"arch": space.format(archs[i]), "predicted_ms": float(predicted[i]),
+                   "measured_ms": t.value(table.statistic), "p10_ms": t.p10_ms, "p90_ms": t.p90_ms,
+                   "runs": t.runs, "spread": timing_spread(t)}
         if bar is not None:
             bar.update(1)
     if bar is not None:
@@ -109,19 +112,54 @@ def validate_table(table: LatencyTable, backend: Backend | None, space: Space | 
     return _finish(table, space, rows, seed, time.perf_counter() - start, out_dir, log)
 
 
+def measure_order(n: int) -> list[int]:
+    """The order validation measures ``n`` networks in: the two halves alternate.
+
+    The calibrated figures fit on the first half and score the second; measured
+    one half after the other, a change of the machine's load between them
+    would show as calibration error. Alternating, both halves see the same load.
+
+    >>> measure_order(5)
+    [0, 2, 1, 3, 4]
+    """
+    half = n // 2
+    order = [i for pair in zip(range(half), range(half, n)) for i in pair]
+    return order + list(range(2 * half, n))
+
+
 def _validate_measured(table, space, measured: dict, seed, out_dir, log) -> dict:
     if len(measured) < 2:
         raise ValueError(f"validate: needs at least 2 measured networks, got {len(measured)}")
     archs = np.stack([space.validate(a) for a in measured])
     predicted = latency_model(table, space).predict_sum(archs)
+    # Imported figures are one number per network: no runs, so no spread.
     rows = [{"arch": space.format(a), "predicted_ms": float(p), "measured_ms": float(m), "p10_ms": float(m),
-             "p90_ms": float(m), "runs": 0} for a, p, m in zip(archs, predicted, measured.values())]
+             "p90_ms": float(m), "runs": 0, "spread": None} for a, p, m in zip(archs, predicted, measured.values())]
     return _finish(table, space, rows, seed, 0.0, out_dir, log)
+
+
+def timing_spread(timing) -> float:
+    """``(p90 - p10) / median`` of a whole network's timed runs (0 = every run alike).
+
+    >>> from jaxnas.latency import Timing
+    >>> timing_spread(Timing(20.0, 19.0, 23.0, 20))
+    0.2
+    """
+    return round((timing.p90_ms - timing.p10_ms) / timing.median_ms, 12)
+
+
+def spread_summary(rows) -> dict:
+    """Median and largest per-network spread (fractions; None when nothing was timed here)."""
+    spreads = np.array([r["spread"] for r in rows if r.get("spread") is not None], dtype=np.float64)
+    if spreads.size == 0:
+        return {"spread_median": None, "spread_max": None}
+    return {"spread_median": float(np.median(spreads)), "spread_max": float(spreads.max())}
 
 
 def _finish(table, space, rows, seed, seconds, out_dir, log) -> dict:
     report = {"schema": REPORT_SCHEMA, "schema_version": 1, "table": table.path, "space": space.name,
               "seed": seed, **summarize([r["predicted_ms"] for r in rows], [r["measured_ms"] for r in rows]),
+              **spread_summary(rows),
               "validate_seconds": seconds,
               "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
               "provenance": table.provenance, "archs": rows}
@@ -173,8 +211,9 @@ def markdown(report: dict, png: str | None = None) -> str:
             return "n/a"
         return f"{100 * v:.1f} %" if pct else f"{v:.4f}" if isinstance(v, float) else str(v)
 
+    stat = f" (both the {p['statistic']} of the timed runs)" if "statistic" in p else ""
     intro = (f"{report['num_archs']} architectures (seed {report['seed']}), each measured end to end "
-             "and predicted as the sum of its ops' table latencies.")
+             f"and predicted as the sum of its ops' table latencies{stat}.")
     cal = "n/a" if report["mape_calibrated"] is None else f"{report['mape_calibrated']:.2f} %"
     lines = [f"# Latency table validation: {report['space']} on {p['backend']}", "",
              intro, "",
@@ -186,14 +225,24 @@ def markdown(report: dict, png: str | None = None) -> str:
              f"| within +/-10 %, raw | {fmt(report['within_10pct'], True)} |",
              f"| within +/-10 %, calibrated (held-out half) | {fmt(report['within_10pct_calibrated'], True)} |",
              f"| additivity (sum of ops / whole network) | {fmt(report['additivity'])} |",
+             f"| measurement spread per network, median / largest | {fmt(report.get('spread_median'), True)}"
+             f" / {fmt(report.get('spread_max'), True)} |",
              f"| validation time | {report['validate_seconds']:.0f} s |", "",
              "Provenance: " + ", ".join(f"{k} = {p.get(k)}" for k in
-                                        ("device", "runtime", "threads", "clock", "rounds", "flush_bytes_before_op_runs", "batch",
-                                         "dtype", "resolution", "date", "load_average") if k in p) + ".",
+                                        ("device", "runtime", "threads", "clock", "statistic", "rounds",
+                                         "flush_bytes_before_op_runs", "batch", "dtype", "resolution", "date",
+                                         "load_average") if k in p) + ".",
              f"Load average during validation: {report.get('load_average')}.", ""]
     if png:
         lines += [f"![predicted vs measured]({png})", ""]
-    return "\n".join(lines)
+    lines += ["Each network: spread = (p90 - p10) / median of its timed runs; error = predicted sum / "
+              "measured - 1.", "", "| # | measured (ms) | predicted sum (ms) | error | spread | runs |",
+              "|---|---|---|---|---|---|"]
+    for i, r in enumerate(report["archs"]):
+        err = r["predicted_ms"] / r["measured_ms"] - 1
+        lines.append(f"| {i} | {r['measured_ms']:.3f} | {r['predicted_ms']:.3f} | {100 * err:+.1f} % | "
+                     f"{fmt(r.get('spread'), True)} | {r['runs']} |")
+    return "\n".join(lines) + "\n"
 
 
 def _scatter(report: dict, path: str) -> bool:
