@@ -58,6 +58,8 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _parallel import JobPool  # noqa: E402
 
 # --- Statistics (numpy only: scipy is not a dependency of the project) -------------------------
 
@@ -309,20 +311,6 @@ def _ensure_search(config, workdir, setup, layout, progress):
     run_search(config, workdir, setup, layout, resume=resume, progress=progress)
 
 
-def _standalone(t_cfg, workdir, progress) -> dict:
-    """``train(t_cfg)`` into ``workdir``; a finished training of the same config there is reused."""
-    from jaxnas.apps._config import to_dict
-    from jaxnas.apps.classification import train
-    done, saved = os.path.join(workdir, "result.json"), os.path.join(workdir, "config.json")
-    if os.path.isfile(done) and os.path.isfile(saved):
-        with open(saved) as f:
-            same = json.load(f) == to_dict(t_cfg)
-        if same:
-            with open(done) as f:
-                return json.load(f)
-    return train(t_cfg, workdir, resume=os.path.isdir(os.path.join(workdir, "checkpoints")), progress=progress)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true")
@@ -343,6 +331,7 @@ def main(argv=None):
     p.add_argument("--train-seed", type=int, default=0, help="stand-alone trainings")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
     p.add_argument("--level", type=float, default=0.9, help="coverage of the bootstrap intervals")
+    p.add_argument("--workers", type=int, default=None, help="stand-alone trainings at once (default: one per core)")
     args, extra = p.parse_known_args(argv)
     search_over = [a.removeprefix("--search.") for a in extra if a.startswith("--search.")]
     train_over = [a.removeprefix("--train.") for a in extra if a.startswith("--train.")]
@@ -387,13 +376,15 @@ def main(argv=None):
     one_shot_seconds = time.time() - t0
     picked = spread_by_score(scores, args.num_archs)
 
-    rows, t0 = [], time.time()
-    for i, j in enumerate(picked):
-        text = space.format(candidates[j])
-        r = _standalone(apply_overrides(t_cfg, [f"arch={text!r}"]), os.path.join(args.workdir, "standalone",
-                                                                                    f"arch_{i}"), progress)
-        rows.append({"arch": text, "cost": float(cost.predict(candidates[j])[0]), "one_shot": float(scores[j]),
-                     "standalone": float(r["accuracy"]), "params": r["params"], "macs": r["macs"]})
+    t0 = time.time()
+    texts = [space.format(candidates[j]) for j in picked]
+    with JobPool(args.workers) as pool:      # one training per core at once; finished ones are read back
+        jobs = [pool.submit("train", apply_overrides(t_cfg, [f"arch={text!r}"]),
+                            os.path.join(args.workdir, "standalone", f"arch_{i}")) for i, text in enumerate(texts)]
+        results = [job.result() for job in jobs]
+    rows = [{"arch": text, "cost": float(cost.predict(candidates[j])[0]), "one_shot": float(scores[j]),
+             "standalone": float(r["accuracy"]), "params": r["params"], "macs": r["macs"]}
+            for text, j, r in zip(texts, picked, results)]
     train_seconds = time.time() - t0
     x = np.array([r["one_shot"] for r in rows])
     y = np.array([r["standalone"] for r in rows])
