@@ -137,7 +137,7 @@ def main(argv=None):
     resolution = search_cfg.data.resolution
 
     table = args.latency_table or os.path.join(args.workdir, f"latency_{space.name}_{resolution}.json")
-    if not os.path.exists(table):
+    if not args.latency_table:   # built, or completed where an earlier run was interrupted (a resumed build)
         from jaxnas.latency import build_table, get_backend
         build_table(space, get_backend("litert"), resolution=resolution, num_classes=10, out=table, progress=False)
     from jaxnas.latency import LatencyTable, latency_model
