@@ -10,7 +10,7 @@ import numpy as np
 import optax
 import pytest
 from jaxnas.apps import _distributed as dist
-from jaxnas.apps._config import load_config
+from jaxnas.apps._config import load_config, to_dict
 from jaxnas.apps._cost import DEFAULT_TARGETS_MS, default_target, search_cost
 from jaxnas.apps._search_loop import (
     SearchState,
@@ -121,8 +121,19 @@ def test_detection_recipe_defaults():
 
 
 def test_builtin_small_configs_give_their_own_targets():
-    for name in ("search_shapes", "search_tiny", "random_shapes", "random_tiny"):
+    for name in ("search_shapes", "search_shapes_long", "search_tiny", "random_shapes", "random_tiny"):
         assert load_config(name).target is not None, name
+
+
+def test_main_job_is_the_small_scale_recipe_shortened():
+    # search_shapes = search_shapes_long with fewer steps and a controller rate raised in proportion
+    # (so the policy still moves in the second half); everything else is the same recipe.
+    short, long = to_dict(load_config("search_shapes")), to_dict(load_config("search_shapes_long"))
+    differ = {k for k in long if short[k] != long[k]}
+    assert differ <= {"steps", "controller_lr_per_256", "log_every", "checkpoint_every"}, differ
+    assert short["steps"] < long["steps"]
+    assert short["controller_lr_per_256"] * short["steps"] == pytest.approx(
+        long["controller_lr_per_256"] * long["steps"])
 
 
 # --- behaviour ---------------------------------------------------------------------------------
