@@ -224,9 +224,11 @@ def search_step_throughput(config, steps: int = 10, num_classes: int = 1000, tar
     train_d = dist.shard_batch(layout.mesh, next(setup.train_stream.batches(0)))
     valid_d = dist.shard_batch(layout.mesh, next(setup.valid_stream.batches(0)))
 
+    print(f"compiling the search step ({A} x {b} + {valid_rows} images at {r} px) ...", file=sys.stderr, flush=True)
     start = time.perf_counter()
     compiled = step_fn.lower(state, train_d, valid_d).compile()
     compile_s = time.perf_counter() - start
+    print(f"compiled in {compile_s:.1f} s; timing {WARMUP_STEPS} + {steps} steps", file=sys.stderr, flush=True)
     cost = compiled.cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
     xla_flops = float(cost.get("flops", 0.0)) if cost else 0.0
@@ -307,7 +309,8 @@ def compare(result: dict, ref: dict) -> dict:
 def report(result: dict) -> str:
     """A readable table of :func:`search_step_throughput`'s result (with ``compare``'s keys)."""
     r = result
-    lines = [f"{r.get('config', 'search step')}: {r['space']}, {r['archs_per_step']} arch(s) x {r['per_device_batch']} images "
+    lines = [f"{r.get('config', 'search step')}: {r['space']}, {r['archs_per_step']} arch(s) x "
+             f"{r['per_device_batch']} images "
              f"(+ {r['validation_batch']} validation) at {r['resolution']} px, {r['variant']}, "
              f"{r['devices']} {r['backend']} device(s) ({r['device_kind']}), jax {r['jax']}",
              f"timed: {r['timed_steps']} steps from step {r['timed_from_step']} of {r['total_steps']} "
