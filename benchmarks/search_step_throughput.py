@@ -294,7 +294,10 @@ def compare(result: dict, ref: dict) -> dict:
     """``benchmark_*`` keys and ``ratio_vs_benchmark`` (search / benchmark) of ``result`` vs ``ref``."""
     bench = ref.get("jaxnas_img_per_s")
     same = ref.get(result["variant"]) if isinstance(ref.get(result["variant"]), dict) else {}
-    out = {"benchmark_img_per_s": bench, "benchmark_variant": ref.get("default_variant"),
+    # The CPU line has no variant: it times SuperNet's defaults, the same as in this process.
+    variant = ref.get("default_variant") or _step_throughput().default_variant()
+    out = {"benchmark_img_per_s": bench, "benchmark_variant": variant,
+           "settings_match_benchmark": variant == result["variant"],
            "ratio_vs_benchmark": result["search_img_per_s"] / bench if bench else None,
            "fed_ratio_vs_benchmark": result["search_fed_img_per_s"] / bench if bench else None,
            "benchmark_same_variant_img_per_s": same.get("img_per_s")}
@@ -325,7 +328,8 @@ def report(result: dict) -> str:
         lines.append(f"ratio search / benchmark {r['ratio_vs_benchmark']:.3f} (fed {r['fed_ratio_vs_benchmark']:.3f})"
                      + (f"; vs the benchmark's {r['variant']} {r['ratio_vs_same_variant']:.3f}"
                         if r.get("ratio_vs_same_variant") else "")
-                     + ("" if r.get("shape_matches_benchmark", True) else "; the benchmark ran at another shape"))
+                     + ("" if r.get("shape_matches_benchmark", True) else "; the benchmark ran at another shape")
+                     + ("" if r.get("settings_match_benchmark", True) else "; the benchmark ran other settings"))
     return "\n".join(lines)
 
 

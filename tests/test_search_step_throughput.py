@@ -52,7 +52,10 @@ def test_times_the_search_step_after_warmup(tmp_path):
     out = sst.compare(result, sst.read_reference(str(ref_file)))
     assert out["ratio_vs_benchmark"] == pytest.approx(0.5)
     assert out["ratio_vs_same_variant"] == pytest.approx(0.25)
-    assert out["shape_matches_benchmark"] is True
+    assert out["shape_matches_benchmark"] is True and out["settings_match_benchmark"] is True
+    bf16 = sst.compare(result, {**ref, "default_variant": "remat_bfloat16", "batch": 128})
+    assert bf16["settings_match_benchmark"] is False and bf16["shape_matches_benchmark"] is False
+    assert "the benchmark ran at another shape; the benchmark ran other settings" in sst.report({**result, **bf16})
     assert "ratio search / benchmark 0.500" in sst.report({**result, **out})
 
 
