@@ -7,6 +7,7 @@ figures are real numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import math
@@ -91,3 +92,21 @@ def test_bad_reference_and_settings_are_clear_errors(tmp_path):
         sst.read_reference(str(tmp_path / "log.json"))
     with pytest.raises(ValueError, match="--steps=0: must be a positive int"):
         sst.search_step_throughput(tiny_config(), steps=0)
+
+
+def test_classification_setup_needs_resolved_steps():
+    from jaxnas.apps._search_driver import search_layout
+    from jaxnas.apps.classification._search import classification_setup
+    config = dataclasses.replace(tiny_config(), steps=0)
+    with pytest.raises(ValueError, match=r"config.steps=0; resolve the search length first"):
+        classification_setup(config, search_layout(config), 10, {})
+
+
+@pytest.mark.filterwarnings("ignore:configure_xla:RuntimeWarning")  # the backend is already running here
+def test_gpu_gets_step_throughputs_xla_flags_of_the_same_variant(monkeypatch):
+    # XLA reads the flags when the backend starts: in this (started) process they change nothing.
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    flags = sst.prepare_process("gpu", tiny_config())  # remat float32: autotuning off, as step_throughput
+    assert flags.startswith("--xla_dump_to=/tmp/x --xla_gpu_autotune_level=0")
+    monkeypatch.setenv("XLA_FLAGS", "")
+    assert "autotune" not in sst.prepare_process("gpu", dataclasses.replace(tiny_config(), remat=False))
