@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # One prepared check for a GPU machine (jax with CUDA, torch and torchvision installed; no
-# package index needed): the package test suite on the GPU, the GPU throughput benchmark and
-# a 50-step search, each with its own time limit, everything written into one folder.
+# package index needed): the GPU throughput benchmark, the apps' search step at the ImageNet
+# config's shape against it, the package test suite on the GPU and a 50-step search, each with
+# its own time limit, everything written into one folder.
 #
 #   bash benchmarks/accelerator_check.sh [OUT_DIR]        (default: $OUT, else ./accelerator_check)
 #
 # Missing Python packages travel as wheels in ./.whl (dm-haiku, jmp, ofa, pycocotools, ...):
 # they are installed into a private folder first. Limits (seconds, environment variables):
-# BENCH_TIMEOUT (300; COMPILE_TIMEOUT 180 of it), TEST_TIMEOUT (170), SEARCH_TIMEOUT (60): 9 minutes at most.
+# BENCH_TIMEOUT (300; COMPILE_TIMEOUT 180 of it), APPS_STEP_TIMEOUT (120), TEST_TIMEOUT (170, cut
+# to what is left of TOTAL_TIMEOUT after the steps before and the search's share), SEARCH_TIMEOUT
+# (60, only where TensorFlow is importable): TOTAL_TIMEOUT (540) = 9 minutes at most. Where every
+# step takes its whole limit the tests get 540 - 300 - 120 - 60 = 60 s (120 s without TensorFlow),
+# less the wheel install; a benchmark that finishes early leaves its time to them.
 set -u
 cd "$(dirname "$0")/.."
 out=${1:-${OUT:-accelerator_check}}
@@ -44,21 +49,36 @@ bench_rc=$?
 tail -n 1 "$out/step_throughput.log" >"$out/step_throughput.json"
 grep -v '^{' "$out/step_throughput.log" | tail -n 12
 
-# 2. The package tests on the default (GPU) device; CPU-kernel tests pin the CPU device.
+# 2. The apps' search step (jaxnas-search classification --config search_imagenet: weights,
+# reward on the 4x validation batch, controller) on synthetic 128 x 224 batches, vs step 1.
+ref=(); grep -q '"jaxnas_img_per_s"' "$out/step_throughput.json" && ref=(--reference-json "$out/step_throughput.json")
+timeout "${APPS_STEP_TIMEOUT:-120}" "$py" benchmarks/search_step_throughput.py --device gpu --config search_imagenet \
+  ${ref[@]+"${ref[@]}"} --json >"$out/search_step_throughput.log" 2>&1
+apps_step_rc=$?
+tail -n 1 "$out/search_step_throughput.log" >"$out/search_step_throughput.json"
+grep -v '^{' "$out/search_step_throughput.log" | tail -n 8
+
+# 3. The package tests on the default (GPU) device; CPU-kernel tests pin the CPU device.
 # The latency tests and the apps need TensorFlow, which such a machine may lack: they run
-# where it is importable.
+# where it is importable (and then the search of step 4 keeps its share of the total).
+have_tf=false; "$py" -c "import tensorflow, tensorflow_datasets" 2>/dev/null && have_tf=true
 paths="packages/searchspace packages/controller packages/supernet packages/detection"
-"$py" -c "import tensorflow, tensorflow_datasets" 2>/dev/null && paths="$paths packages/latency apps tests"
+reserve=0
+if $have_tf; then paths="$paths packages/latency apps tests"; reserve=${SEARCH_TIMEOUT:-60}; fi
+test_timeout=$(( ${TOTAL_TIMEOUT:-540} - ($(date +%s) - start) - reserve ))
+[ "$test_timeout" -gt "${TEST_TIMEOUT:-170}" ] && test_timeout=${TEST_TIMEOUT:-170}
+[ "$test_timeout" -lt 10 ] && test_timeout=10  # timeout 0 would mean no limit
 workers=$(( $(nproc) / 2 )); [ "$workers" -gt 8 ] && workers=8
 xdist=""; "$py" -c "import xdist" 2>/dev/null && xdist="-n $workers"
 # shellcheck disable=SC2086
-timeout "${TEST_TIMEOUT:-170}" "$py" -m pytest $paths -q $xdist -p no:cacheprovider \
+timeout "$test_timeout" "$py" -m pytest $paths -q $xdist -p no:cacheprovider \
   --junitxml="$out/tests.xml" >"$out/tests.log" 2>&1
 test_rc=$?
+echo "tests: limit ${test_timeout} s"
 tail -n 3 "$out/tests.log"
 
-# 3. A 50-step search with the CLI (needs TensorFlow and TFDS for the built-in dataset).
-if "$py" -c "import tensorflow, tensorflow_datasets" 2>/dev/null; then
+# 4. A 50-step search with the CLI (needs TensorFlow and TFDS for the built-in dataset).
+if $have_tf; then
   timeout "${SEARCH_TIMEOUT:-60}" "$py" -c "import sys; from jaxnas.apps._cli import search_main; sys.argv[0] = 'jaxnas-search'; search_main()" classification --config search_shapes \
     --config.steps=50 --workdir "$out/search" >"$out/search.log" 2>&1
   search_rc=$?
@@ -67,14 +87,16 @@ else
   search_rc=skipped
 fi
 
-"$py" - "$out" "$bench_rc" "$test_rc" "$search_rc" "$(( $(date +%s) - start ))" <<'EOF' | tee "$out/summary.json"
+"$py" - "$out" "$bench_rc" "$apps_step_rc" "$test_rc" "$search_rc" "$(( $(date +%s) - start ))" <<'EOF' | tee "$out/summary.json"
 import json, sys, xml.etree.ElementTree as ET
-out, bench_rc, test_rc, search_rc, seconds = sys.argv[1:]
-summary = {"bench_rc": bench_rc, "test_rc": test_rc, "search_rc": search_rc, "seconds": int(seconds)}
-try:
-    summary["step_throughput"] = json.load(open(f"{out}/step_throughput.json"))
-except (OSError, ValueError):
-    summary["step_throughput"] = None
+out, bench_rc, apps_step_rc, test_rc, search_rc, seconds = sys.argv[1:]
+summary = {"bench_rc": bench_rc, "apps_step_rc": apps_step_rc, "test_rc": test_rc, "search_rc": search_rc,
+           "seconds": int(seconds)}
+for name in ("step_throughput", "search_step_throughput"):
+    try:
+        summary[name] = json.load(open(f"{out}/{name}.json"))
+    except (OSError, ValueError):
+        summary[name] = None
 try:
     suite = ET.parse(f"{out}/tests.xml").getroot()
     suite = suite if suite.tag == "testsuite" else suite[0]

@@ -426,6 +426,7 @@ def main() -> None:
 
     configure_xla()
     out = gpu_main(args) if args.device == "gpu" else cpu_main(args)
+    out.update(space=args.space, batch=args.batch, resolution=args.resolution)  # what search_step_throughput compares
     if args.json:
         print(json.dumps(out))
 

@@ -126,6 +126,31 @@ def make_controller(space, config, learning_rate: float):
         baseline_momentum=config.baseline_momentum, second_moment=config.controller_second_moment)
 
 
+def search_step_fn(config, setup: SearchSetup, layout: SearchLayout) -> Callable:
+    """The jitted search step of ``setup``: ``step(state, train, valid) -> (state, StepInfo)``.
+
+    ``make_search_step`` with the config's reward (``reward``, ``reward_beta``, the cost's target)
+    and warmup settings; ``train``/``valid`` are global batches (``dist.shard_batch``) of
+    ``A * B`` and ``A * B * validation_multiplier`` rows. The state is donated.
+    """
+    from jaxnas.controller import get_reward
+    reward, cost = get_reward(config.reward), setup.cost
+    target, beta = cost.target, config.reward_beta
+    settings = StepSettings(config.steps, config.warmup_fraction, config.op_warmup, config.filter_warmup,
+                            layout.archs, layout.groups)
+    return make_search_step(setup.task, setup.controller, setup.optimizer, setup.schedule, cost.jax_fn,
+                            lambda q, c: reward(q, c, target, beta), layout.mesh, settings)
+
+
+def initial_state(config, setup: SearchSetup, layout: SearchLayout) -> SearchState:
+    """The search's first :class:`SearchState` (step 0, seeded by ``config.seed``), replicated on the mesh."""
+    k_init, k_run = jax.random.split(jax.random.PRNGKey(config.seed))
+    params = setup.task.init(k_init, setup.init_batch)
+    state = SearchState(params, setup.optimizer.init(params), setup.controller.init(), k_run,
+                        jnp.zeros((), jnp.int32))
+    return dist.replicate(layout.mesh, state)
+
+
 def run_search(config, workdir: str, setup: SearchSetup, layout: SearchLayout, *, resume: bool = False,
                progress: bool = True, on_step: Callable[[int], None] | None = None) -> dict:
     """Runs (or resumes) the search of ``setup``; returns the result also written to ``result.json``.
@@ -134,7 +159,6 @@ def run_search(config, workdir: str, setup: SearchSetup, layout: SearchLayout, *
       ValueError: a work dir that already has a checkpoint while ``resume`` is False, or a
         checkpoint of another config.
     """
-    from jaxnas.controller import get_reward
     from jaxnas.searchspace import to_block_string
     space, task, cost, controller = setup.space, setup.task, setup.cost, setup.controller
     mesh, A, G = layout.mesh, layout.archs, layout.groups
@@ -146,18 +170,11 @@ def run_search(config, workdir: str, setup: SearchSetup, layout: SearchLayout, *
         raise ValueError(f"work dir {workdir!r} already holds a search checkpoint (step {ckpt.latest_step()}); "
                          f"pass --resume to continue it or choose a new --workdir")
 
-    reward = get_reward(config.reward)
-    target, beta = cost.target, config.reward_beta
-    settings = StepSettings(config.steps, config.warmup_fraction, config.op_warmup, config.filter_warmup, A, G)
-    step_fn = make_search_step(task, controller, setup.optimizer, setup.schedule, cost.jax_fn,
-                               lambda q, c: reward(q, c, target, beta), mesh, settings)
+    step_fn = search_step_fn(config, setup, layout)
     quality_fn = make_quality_fn(task, mesh, G)
     policy_fn = jax.jit(lambda c: (controller.argmax(c), controller.probabilities(c)))
 
-    k_init, k_run = jax.random.split(jax.random.PRNGKey(config.seed))
-    params = task.init(k_init, setup.init_batch)
-    state = SearchState(params, setup.optimizer.init(params), controller.init(), k_run, jnp.zeros((), jnp.int32))
-    state = dist.replicate(mesh, state)
+    state = initial_state(config, setup, layout)
     start = 0
     if resume and ckpt.latest_step() is not None:
         state, _ = ckpt.restore(state, expect={"config": cfg}, ignore=RESUME_MUTABLE)

@@ -34,7 +34,7 @@ from jaxnas.apps.classification._model import (
 )
 from jaxnas.apps.data import ClassificationData, Preprocess
 
-__all__ = ["RESUME_MUTABLE", "preprocess_of", "search", "search_setup"]
+__all__ = ["RESUME_MUTABLE", "classification_setup", "preprocess_of", "search", "search_setup"]
 
 
 def preprocess_of(data_config) -> Preprocess:
@@ -59,35 +59,58 @@ def search_setup(config: SearchConfig, model: SupernetFns | None = None):
       ValueError: bad config, dataset, latency table or target.
     """
     config.validate()
+    layout = search_layout(config)
+    data = ClassificationData(config.data.dataset, config.data.data_dir, config.data.holdout_fraction,
+                              config.data.cache)
+    if not config.steps:  # the search length in epochs of the search split (the reference's floor)
+        config = dataclasses.replace(config, steps=steps_for_epochs(config.epochs, data.sizes["train"],
+                                                                    layout.archs * config.per_device_batch))
+    streams = search_streams(config, layout, data, preprocess_of(config.data))
+    return config, classification_setup(config, layout, data.num_classes, streams, model), layout, data
+
+
+def classification_setup(config: SearchConfig, layout, num_classes: int, streams: dict,
+                         model: SupernetFns | None = None) -> SearchSetup:
+    """The :class:`SearchSetup` of a classification search fed by ``streams``; opens no dataset.
+
+    What :func:`search_setup` builds around its dataset's streams, and what
+    ``benchmarks/search_step_throughput.py`` builds around synthetic ones.
+
+    Args:
+      config: a validated :class:`SearchConfig` whose ``steps`` is resolved (> 0).
+      layout: the :class:`SearchLayout` (``search_layout(config)``).
+      num_classes: classifier outputs.
+      streams: the ``SearchSetup`` data fields: ``train_stream``, ``valid_stream``,
+        ``eval_stream`` and ``init_batch`` (see ``search_streams``).
+      model: replaces the jaxnas-supernet network (tests, custom networks).
+
+    Raises:
+      ValueError: ``config.steps`` not resolved, a bad latency table or target.
+    """
+    if config.steps <= 0:
+        raise ValueError(f"classification_setup: config.steps={config.steps}; resolve the search length first "
+                         f"(search_setup does: steps_for_epochs(epochs, train images, global batch))")
     register_app_spaces()
     from jaxnas.controller import scaled_learning_rate
     from jaxnas.searchspace import count_macs, count_params, get_space
     space = get_space(config.space)
-    layout = search_layout(config)
     A, b, r = layout.archs, config.per_device_batch, config.data.resolution
-    data = ClassificationData(config.data.dataset, config.data.data_dir, config.data.holdout_fraction,
-                              config.data.cache)
-    if not config.steps:  # the search length in epochs of the search split (the reference's floor)
-        config = dataclasses.replace(config, steps=steps_for_epochs(config.epochs, data.sizes["train"], A * b))
-    pre = preprocess_of(config.data)
-    cost = search_cost(space, config.latency_table, config.target, r, data.num_classes)
-    model = model or supernet_fns(space, data.num_classes, config.remat, config.compute_dtype)
-    task = classification_task(model, data.num_classes, config.optim.weight_decay, config.label_smoothing)
+    cost = search_cost(space, config.latency_table, config.target, r, num_classes)
+    model = model or supernet_fns(space, num_classes, config.remat, config.compute_dtype)
+    task = classification_task(model, num_classes, config.optim.weight_decay, config.label_smoothing)
     o = config.optim
     optimizer, schedule = weight_optimizer(o.lr_per_256 * A * b / 256, config.steps, o.warmup_fraction,
                                            o.rmsprop_decay, o.rmsprop_momentum, o.rmsprop_eps,
                                            o.rmsprop_initial_scale)
 
     def describe(arch):
-        return {"params": int(count_params(space, arch, data.num_classes)),
-                "macs": int(count_macs(space, arch, r, data.num_classes)), "resolution": r}
+        return {"params": int(count_params(space, arch, num_classes)),
+                "macs": int(count_macs(space, arch, r, num_classes)), "resolution": r}
 
-    setup = SearchSetup(
+    return SearchSetup(
         space=space, task=task, cost=cost,
         controller=make_controller(space, config, scaled_learning_rate(A * b, config.controller_lr_per_256)),
-        optimizer=optimizer, schedule=schedule,
-        **search_streams(config, layout, data, pre), quality_name="accuracy", describe=describe)
-    return config, setup, layout, data
+        optimizer=optimizer, schedule=schedule, **streams, quality_name="accuracy", describe=describe)
 
 
 def search(config: SearchConfig, workdir: str, *, resume: bool = False, progress: bool = True,
