@@ -8,10 +8,10 @@
 #
 # Missing Python packages travel as wheels in ./.whl (dm-haiku, jmp, ofa, pycocotools, ...):
 # they are installed into a private folder first. Limits (seconds, environment variables):
-# BENCH_TIMEOUT (300; COMPILE_TIMEOUT 180 of it), APPS_STEP_TIMEOUT (120), TEST_TIMEOUT (170, cut
+# BENCH_TIMEOUT (270; COMPILE_TIMEOUT 170 of it), APPS_STEP_TIMEOUT (120), TEST_TIMEOUT (170, cut
 # to what is left of TOTAL_TIMEOUT after the steps before and the search's share), SEARCH_TIMEOUT
-# (60, only where TensorFlow is importable): TOTAL_TIMEOUT (540) = 9 minutes at most. Where every
-# step takes its whole limit the tests get 540 - 300 - 120 - 60 = 60 s (120 s without TensorFlow),
+# (50, only where TensorFlow is importable): TOTAL_TIMEOUT (480) = 8 minutes at most. Where every
+# step takes its whole limit the tests get 480 - 270 - 120 - 50 = 40 s (90 s without TensorFlow),
 # less the wheel install; a benchmark that finishes early leaves its time to them.
 set -u
 cd "$(dirname "$0")/.."
@@ -44,7 +44,7 @@ EOF
 cat "$out/environment.json"
 
 # 1. The throughput benchmark (its JSON is the last line of its log).
-timeout "${BENCH_TIMEOUT:-300}" "$py" benchmarks/step_throughput.py --device gpu --compile-timeout "${COMPILE_TIMEOUT:-180}" --json >"$out/step_throughput.log" 2>&1
+timeout "${BENCH_TIMEOUT:-270}" "$py" benchmarks/step_throughput.py --device gpu --compile-timeout "${COMPILE_TIMEOUT:-170}" --json >"$out/step_throughput.log" 2>&1
 bench_rc=$?
 tail -n 1 "$out/step_throughput.log" >"$out/step_throughput.json"
 grep -v '^{' "$out/step_throughput.log" | tail -n 12
@@ -64,8 +64,8 @@ grep -v '^{' "$out/search_step_throughput.log" | tail -n 8
 have_tf=false; "$py" -c "import tensorflow, tensorflow_datasets" 2>/dev/null && have_tf=true
 paths="packages/searchspace packages/controller packages/supernet packages/detection"
 reserve=0
-if $have_tf; then paths="$paths packages/latency apps tests"; reserve=${SEARCH_TIMEOUT:-60}; fi
-test_timeout=$(( ${TOTAL_TIMEOUT:-540} - ($(date +%s) - start) - reserve ))
+if $have_tf; then paths="$paths packages/latency apps tests"; reserve=${SEARCH_TIMEOUT:-50}; fi
+test_timeout=$(( ${TOTAL_TIMEOUT:-480} - ($(date +%s) - start) - reserve ))
 [ "$test_timeout" -gt "${TEST_TIMEOUT:-170}" ] && test_timeout=${TEST_TIMEOUT:-170}
 [ "$test_timeout" -lt 10 ] && test_timeout=10  # timeout 0 would mean no limit
 workers=$(( $(nproc) / 2 )); [ "$workers" -gt 8 ] && workers=8
@@ -79,7 +79,7 @@ tail -n 3 "$out/tests.log"
 
 # 4. A 50-step search with the CLI (needs TensorFlow and TFDS for the built-in dataset).
 if $have_tf; then
-  timeout "${SEARCH_TIMEOUT:-60}" "$py" -c "import sys; from jaxnas.apps._cli import search_main; sys.argv[0] = 'jaxnas-search'; search_main()" classification --config search_shapes \
+  timeout "${SEARCH_TIMEOUT:-50}" "$py" -c "import sys; from jaxnas.apps._cli import search_main; sys.argv[0] = 'jaxnas-search'; search_main()" classification --config search_shapes \
     --config.steps=50 --workdir "$out/search" >"$out/search.log" 2>&1
   search_rc=$?
 else
