@@ -59,7 +59,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _parallel import JobPool  # noqa: E402
+from _parallel import JobPool, run_job  # noqa: E402
 
 # --- Statistics (numpy only: scipy is not a dependency of the project) -------------------------
 
@@ -292,23 +292,7 @@ def _search_config(args, search_over):
     extra += [f"steps={args.search_steps}"] if args.search_steps else []
     extra += [f"latency_table={args.latency_table!r}"] if args.latency_table else []
     extra += [f"target={args.target!r}"] if args.target else []
-    return apply_overrides(load_config("search_shapes"), search_over + extra), os.path.join(args.workdir, "search")
-
-
-def _ensure_search(config, workdir, setup, layout, progress):
-    """Runs the search into ``workdir`` unless a finished one with the same config is there."""
-    from jaxnas.apps._config import to_dict
-    from jaxnas.apps._search_driver import run_search
-    saved = os.path.join(workdir, "config.json")
-    if os.path.isfile(saved):
-        with open(saved) as f:
-            if json.load(f) != to_dict(config):
-                raise ValueError(f"{workdir} holds a search with another config; choose another --workdir "
-                                 f"(or reuse that search with --from-search {workdir})")
-        if os.path.isfile(os.path.join(workdir, "result.json")):
-            return
-    resume = os.path.isdir(os.path.join(workdir, "checkpoints"))
-    run_search(config, workdir, setup, layout, resume=resume, progress=progress)
+    return apply_overrides(load_config(args.search_config), search_over + extra), os.path.join(args.workdir, "search")
 
 
 def main(argv=None):
@@ -324,6 +308,7 @@ def main(argv=None):
     p.add_argument("--latency-table", default=None,
                    help="cost = this table's latency (default: MACs); give --target in ms with it")
     p.add_argument("--target", type=float, default=None, help="cost target; default: the config's")
+    p.add_argument("--search-config", default="search_shapes_long", help="the search's config (no --from-search)")
     p.add_argument("--from-search", default=None, help="work dir of a finished search to reuse")
     p.add_argument("--checkpoint-step", type=int, default=None, help="with --from-search: an older checkpoint")
     p.add_argument("--seed", type=int, default=0, help="search seed")
@@ -365,7 +350,7 @@ def main(argv=None):
 
     t0 = time.time()
     if not args.from_search:
-        _ensure_search(config, search_dir, setup, layout, progress)
+        run_job("search", config, search_dir, progress)   # a finished one with this config is reused
     search_wall = time.time() - t0
     params, step = restore_supernet(search_dir, config, setup, layout, args.checkpoint_step)
 
