@@ -4,16 +4,17 @@
         [--search-steps S] [--train-steps T] [--eval-batches E] [--window 0.05]
         [--latency-table T.json] [--target X] [--from-search DIR] [--checkpoint-step K]
         [--seed 0] [--sample-seed 0] [--train-seed 0] [--bootstrap 2000]
-        [--search.KEY=VALUE ...] [--train.KEY=VALUE ...]   # overrides of search_shapes / train_shapes
+        [--search-config NAME] [--workers N]
+        [--search.KEY=VALUE ...] [--train.KEY=VALUE ...]   # overrides of the search config / train_shapes
 
-1. Shared weights: run a search with the ``search_shapes`` config (plus ``--search.*`` overrides,
+1. Shared weights: run a search with ``--search-config`` (default ``search_shapes_long``; plus ``--search.*`` overrides,
    ``--search-steps``, ``--latency-table``, ``--target``, ``--seed``) into ``W/search`` (a finished
    search there with the same config is reused, an unfinished one resumed), or reuse the finished
    search in ``--from-search DIR`` (its ``config.json`` and checkpoint, ``--checkpoint-step`` to pick
    an older one). The supernet is read back from the checkpoint.
 2. Candidates: ``--candidates`` distinct architectures drawn uniformly from the space with cost
    within ``--window`` (relative, +/-5% by default) of the search's target; the cost is the
-   search's (millions of MACs at the search resolution, as ``search_shapes``, or the latency table).
+   search's (millions of MACs at the search resolution, or the latency table's milliseconds).
 3. One-shot accuracy of every candidate, the reward's way: the shared weights with batch
    statistics (no warmup) on batches of ``per_device_batch * validation_multiplier`` validation
    images (``--eval-batches``, 0 = every full batch of the split), the same images for every arch.
@@ -23,24 +24,16 @@
 5. Kendall's tau-b and Spearman's rho (both handle ties) between one-shot and stand-alone
    accuracy, each with a percentile bootstrap interval (90% by default) over resampled pairs.
 
-The real run (20 architectures, the full ``search_shapes`` search and ``train_shapes`` budget):
+The real run (2026-12-04, 2-core CPU), on the seed-0 search of ``small_scale_tunas_vs_random.py``
+(``search_shapes_long`` at the median latency of a LiteRT table, 0.2520 ms):
 
-    nice -n 10 python benchmarks/ranking_correlation.py --json --workdir /tmp/jaxnas_bench_ranking
+    python benchmarks/ranking_correlation.py --json --workdir /tmp/s5/rank \\
+        --from-search /tmp/s5/tvr/search_0 --eval-batches 8
 
-Its figures are not measured yet (20 stand-alone trainings of 1,350 steps: hours on the shared
-2-core CPU, far more than the one-shot part).
-
-Smoke run only (2026-12-04, 2 shared cores, ``nice -n 15``, load 2.8 -> 5.1), which shows that the
-pipeline runs end to end and nothing about weight sharing:
-
-    python benchmarks/ranking_correlation.py --json --workdir /tmp/i14_smoke --num-archs 4 \
-        --candidates 8 --search-steps 10 --train-steps 20 --eval-batches 2 --bootstrap 500
-
-7 min 23 s wall: search 148 s (10 steps, compilation included), one-shot scoring 15 s (8 candidates
-x 512 validation images), 4 stand-alone trainings 238 s (20 steps each, mostly compilation). One-shot
-8.2%-11.5%, stand-alone 9.2%-10.2% (chance is 10%), tau -0.33 with 90% interval -1 .. +1: noise,
-as expected after 10 and 20 steps. Rerun with ``--from-search /tmp/i14_smoke/search`` on the same
-work dir: the same one-shot scores, the trainings reused, 49 s.
+one-shot 18.8%-43.6% over the 200 candidates (2,048 validation images each, 521 s), stand-alone
+42.8%-66.2% for the 20 picked; Kendall tau +0.558 (90% interval +0.299 .. +0.796), Spearman
++0.687 (+0.349 .. +0.918); 56 minutes in all, the trainings two at a time beside the other
+benchmark. Table: ``apps/README.md`` ("Do the shared weights rank networks?").
 
 The last line with --json is one JSON object: ``kendall_tau``, ``spearman``, ``tau_ci`` and
 ``spearman_ci`` ([low, high]), ``archs`` (each: arch, cost, one_shot, standalone), the candidates'

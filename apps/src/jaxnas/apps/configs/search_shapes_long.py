@@ -25,6 +25,13 @@ Scaled, and why (the paper searched 27,050 steps of 4,096 images; this is 2,000 
   enough that the policy is still broad at the half-way point. At 0.05 per 256 and 1,000 steps
   the entropy fell from 20.3 only to 8.5 (still broad at the end), at 0.4 per 256 and 150 steps
   (``search_shapes`` before) it had collapsed within 100 controller steps.
+
+Measured with it (2026-12-04, 2-core CPU, LiteRT latency target 0.2520 ms, seeds 0-2): the
+controller's entropy is 20.3 at step 500, 13.7-14.9 at 1,000, 2.2-4.3 at 1,500 and 0.5-1.0 at
+2,000; reward accuracy ends at 55-69%; the found networks lie within 1.8% of the target and train
+stand-alone to 59.6%, 73.2% and 60.0% against 53.9% +/- 7.3% for 10 latency-matched random ones
+(``benchmarks/small_scale_tunas_vs_random.py``); the seed-0 supernet ranks 20 networks with
+Kendall tau 0.56 (``benchmarks/ranking_correlation.py``). Figures: ``apps/README.md``.
 """
 
 from jaxnas.apps.classification import DataConfig, OptimConfig, SearchConfig
