@@ -9,8 +9,14 @@
    work dir with jaxnas-latency, or --latency-table); the target (--target-ms) defaults to the
    median predicted latency of 4096 architectures drawn uniformly from the space (seed 0).
 2. ``--search-seeds`` searches with the small-scale recipe (``--search-config``, default
-   ``search_shapes_long``; see its docstring for what is scaled from the paper and why) at that
-   target, seeds 0, 1, ...
+   ``search_shapes_long``) at that target, seeds 0, 1, ... From the paper: absolute reward
+   (beta -0.1), the controller's Adam and schedule (0 for 25% of the steps, then growing to
+   10x), op/filter warmup over 25%, the reference's RMSProp, label smoothing, L2. Scaled, because
+   this search sees 1/850 of the paper's images: 2,000 steps of one architecture x 64 images
+   (the paper: 27,050 x 4,096), the weights' rate 4x the paper's (0.66 per 256) so the shared
+   weights learn within the budget, the controller's rate 0.08 per 256 (the paper: 3e-4 over
+   20,000 controller steps) so the policy moves within 1,500 controller steps but is still broad
+   at the half-way point. The config's docstring has the pilot runs behind each choice.
 3. ``--random-archs`` random architectures whose predicted latency is within ``--window``
    (relative, +/-2.5%) of the target, drawn as ``jaxnas-random`` draws them (seed 0).
 4. Every found and every random architecture is trained stand-alone with the same recipe
