@@ -209,19 +209,13 @@ def restore_supernet(workdir: str, config, setup, layout, step: int | None = Non
     Raises:
       jaxnas.apps._checkpoint.CheckpointError: no checkpoint, or one of another config.
     """
-    import jax
-    import jax.numpy as jnp
-    from jaxnas.apps import _distributed as dist
     from jaxnas.apps._checkpoint import Checkpointer
     from jaxnas.apps._config import to_dict
-    from jaxnas.apps._search_loop import SearchState
-    k_init, k_run = jax.random.split(jax.random.PRNGKey(config.seed))
-    params = setup.task.init(k_init, setup.init_batch)   # only the structure matters: it is overwritten
-    template = SearchState(params, setup.optimizer.init(params), setup.controller.init(), k_run,
-                           jnp.zeros((), jnp.int32))
+    from jaxnas.apps._search_driver import initial_state
+    template = initial_state(config, setup, layout)   # only the structure matters: it is overwritten
     ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
     try:
-        state, meta = ckpt.restore(dist.replicate(layout.mesh, template), step=step, expect={"config": to_dict(config)})
+        state, meta = ckpt.restore(template, step=step, expect={"config": to_dict(config)})
     finally:
         ckpt.close()
     return state.params, int(meta["step"])

@@ -162,12 +162,6 @@ def timed_from_step(config) -> int:
     return min(config.steps, math.floor(max(warm, config.controller_delay_fraction) * config.steps) + 1)
 
 
-def _peak_bytes() -> int:
-    import jax
-    stats = jax.local_devices()[0].memory_stats() or {}
-    return int(stats.get("peak_bytes_in_use", 0))
-
-
 def search_step_throughput(config, steps: int = 10, num_classes: int = 1000, target=None,
                            train_examples: int = IMAGENET_SEARCH_SPLIT, device: str = "default") -> dict:
     """Compiles the apps' search step of ``config`` and times it on synthetic batches.
@@ -258,7 +252,8 @@ def search_step_throughput(config, steps: int = 10, num_classes: int = 1000, tar
         "search_img_per_s": A * b / step_s, "search_fed_img_per_s": A * b / fed_s,
         "compile_seconds": compile_s, "step_seconds": step_s, "fed_step_seconds": fed_s,
         "timed_steps": steps, "timed_from_step": first, "total_steps": config.steps,
-        "warmup_probability": max(warmup_p), "xla_flops_per_step": xla_flops, "peak_bytes": _peak_bytes(),
+        "warmup_probability": max(warmup_p), "xla_flops_per_step": xla_flops,
+        "peak_bytes": _step_throughput().peak_bytes(),
         "space": config.space, "per_device_batch": b, "validation_batch": valid_rows, "resolution": r,
         "num_classes": num_classes, "remat": config.remat, "compute_dtype": config.compute_dtype,
         "variant": variant_of(config), "archs_per_step": A, "groups_per_device": layout.groups,

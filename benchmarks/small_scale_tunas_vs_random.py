@@ -61,6 +61,22 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _parallel import JobPool  # noqa: E402
 
 
+def architecture_sd(means, seed_sd: float, seeds_per_mean: int) -> float:
+    """Standard deviation of the networks' true accuracies: sqrt(max(0, var(means) - seed_sd^2 / K)).
+
+    Args:
+      means: float ``[N]``, N >= 2: each network's accuracy, the mean of ``seeds_per_mean`` = K seeds.
+      seed_sd: the stand-alone seed noise (:func:`seed_statistics`); NaN (unknown) gives NaN.
+
+    >>> architecture_sd([0.5, 0.7], 0.0, 2)
+    0.1414213562373095
+    """
+    if not np.isfinite(seed_sd):
+        return float("nan")
+    var = float(np.var(np.asarray(means, np.float64), ddof=1)) - seed_sd ** 2 / seeds_per_mean
+    return float(np.sqrt(max(var, 0.0)))
+
+
 def seed_statistics(accuracies: np.ndarray) -> tuple[float, float]:
     """Separates stand-alone seed noise from the architecture effect.
 
@@ -68,8 +84,8 @@ def seed_statistics(accuracies: np.ndarray) -> tuple[float, float]:
       accuracies: float ``[N, K]``: N networks, each trained with K >= 1 seeds.
 
     Returns:
-      ``(seed_sd, arch_sd)``: the pooled within-network standard deviation (NaN when K = 1) and
-      the standard deviation of the networks' true means, sqrt(max(0, var(means) - seed_var / K)).
+      ``(seed_sd, arch_sd)``: the pooled within-network standard deviation and
+      :func:`architecture_sd` of the networks' means (both NaN when K = 1).
 
     >>> seed_statistics(np.array([[0.5, 0.5], [0.7, 0.7]]))
     (0.0, 0.1414213562373095)
@@ -77,10 +93,8 @@ def seed_statistics(accuracies: np.ndarray) -> tuple[float, float]:
     a = np.asarray(accuracies, np.float64)
     if a.ndim != 2 or a.shape[0] < 2 or a.shape[1] < 1:
         raise ValueError(f"accuracies must be [networks >= 2, seeds >= 1], got shape {a.shape}")
-    seed_var = float(np.mean(np.var(a, axis=1, ddof=1))) if a.shape[1] > 1 else float("nan")
-    means_var = float(np.var(a.mean(axis=1), ddof=1))
-    arch_var = means_var - (seed_var / a.shape[1] if a.shape[1] > 1 else 0.0)
-    return float(np.sqrt(seed_var)), float(np.sqrt(max(arch_var, 0.0)))
+    seed_sd = float(np.sqrt(np.mean(np.var(a, axis=1, ddof=1)))) if a.shape[1] > 1 else float("nan")
+    return seed_sd, architecture_sd(a.mean(axis=1), seed_sd, a.shape[1])
 
 
 def checks(searched: list[float], searched_costs: list[float], random: list[float], target: float) -> dict:
@@ -190,8 +204,7 @@ def main(argv=None):
     r_means, s_means = np.array([a.mean() for a in rand_acc]), np.array([a.mean() for a in found_acc])
     multi = [a[:args.train_seeds] for a in rand_acc + found_acc if len(a) >= args.train_seeds]
     seed_sd = seed_statistics(np.stack(multi))[0] if args.train_seeds > 1 and len(multi) >= 2 else float("nan")
-    arch_sd = float(np.sqrt(max(float(np.var(r_means, ddof=1)) - seed_sd ** 2 / args.random_train_seeds, 0.0))) \
-        if np.isfinite(seed_sd) else float("nan")
+    arch_sd = architecture_sd(r_means, seed_sd, args.random_train_seeds)
     out = {"searched": searched, "random": random, "target_ms": target, "table": table,
            "random_mean": float(r_means.mean()), "random_sd": float(r_means.std(ddof=1)),
            "random_median": float(np.median(r_means)), "searched_mean": float(s_means.mean()),

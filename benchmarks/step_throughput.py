@@ -151,7 +151,7 @@ def matmul_peak_flops(dtype: str = "float32") -> float:
     return 2 * n ** 3 / best
 
 
-def _peak_bytes() -> int:
+def peak_bytes() -> int:
     import jax
 
     stats = jax.devices()[0].memory_stats() or {}
@@ -230,7 +230,7 @@ def variant_main(name: str, steps: int, space: str, batch: int, resolution: int)
     print("ready", flush=True)
     sys.stdin.readline()  # the parent times one variant at a time
     result = {**info, **run()}
-    result["peak_bytes"] = _peak_bytes()
+    result["peak_bytes"] = peak_bytes()
     result["xla_flags"] = os.environ.get("XLA_FLAGS", "")
     losses = train()
     result.update({"train_first_loss": losses[0], "train_final_loss": sum(losses[-5:]) / 5})

@@ -94,3 +94,9 @@ def test_run_job_refuses_another_config_and_unknown_kinds(tmp_path):
 def test_job_pool_rejects_a_bad_worker_count():
     with pytest.raises(ValueError, match="--workers"):
         _parallel.JobPool(workers=-1)
+
+
+def test_architecture_sd_of_means_with_fewer_seeds():
+    # Means 0.4 and 0.6 (var 0.02) each of 1 seed, seed sd 0.1: 0.02 - 0.01 = 0.01 -> 0.1.
+    assert tvr.architecture_sd([0.4, 0.6], 0.1, 1) == pytest.approx(0.1)
+    assert np.isnan(tvr.architecture_sd([0.4, 0.6], float("nan"), 1))     # seed noise unknown
