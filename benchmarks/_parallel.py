@@ -19,17 +19,12 @@ import json
 import multiprocessing
 import os
 
-_CORE = None   # the core this worker is pinned to (set in the worker by _pin)
-
-
 def _pin(cores, counter):
     """Worker initializer: pin to the next free core before jax starts, set the XLA flags."""
-    global _CORE
     with counter.get_lock():
         index, counter.value = counter.value, counter.value + 1
     if cores:
-        _CORE = cores[index % len(cores)]
-        os.sched_setaffinity(0, {_CORE})
+        os.sched_setaffinity(0, {cores[index % len(cores)]})
     from jaxnas.supernet import configure_xla
     configure_xla()
 
@@ -72,10 +67,6 @@ def run_job(kind: str, config, workdir: str, progress: bool = False) -> dict:
     return functions[kind](config, workdir, resume=resume, progress=progress)
 
 
-def _worker_job(kind, config, workdir):
-    return run_job(kind, config, workdir)
-
-
 class JobPool:
     """A pool of ``workers`` processes, each pinned to one of this process's cores.
 
@@ -97,7 +88,7 @@ class JobPool:
 
     def submit(self, kind: str, config, workdir: str) -> futures.Future:
         """Queues a job; the future's result is the job's result dict."""
-        return self._pool.submit(_worker_job, kind, config, workdir)
+        return self._pool.submit(run_job, kind, config, workdir)
 
     def __enter__(self):
         return self

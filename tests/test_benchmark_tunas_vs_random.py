@@ -100,3 +100,10 @@ def test_architecture_sd_of_means_with_fewer_seeds():
     # Means 0.4 and 0.6 (var 0.02) each of 1 seed, seed sd 0.1: 0.02 - 0.01 = 0.01 -> 0.1.
     assert tvr.architecture_sd([0.4, 0.6], 0.1, 1) == pytest.approx(0.1)
     assert np.isnan(tvr.architecture_sd([0.4, 0.6], float("nan"), 1))     # seed noise unknown
+
+
+def test_job_pool_runs_jobs_in_spawned_workers_and_returns_their_errors():
+    # The worker is a fresh spawned process (jax is never forked); its ValueError reaches the caller.
+    with _parallel.JobPool(workers=1) as pool:
+        with pytest.raises(ValueError, match="choose 'search' or 'train'"):
+            pool.submit("evaluate", None, "/tmp/unused").result()
